@@ -1,0 +1,6 @@
+/**
+ * Checkpoint formats: streaming readers and writers that move one tensor at a time between a
+ * format on disk (TF tensor bundle, T5X msgpack + zarr, Mesh-TF names) and {@link
+ * dev.upcycle.ckpt.RawTensor} values under canonical names (DESIGN.md §3).
+ */
+package dev.upcycle.ckpt;
