@@ -1,0 +1,77 @@
+package dev.upcycle.model.graph;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TInt64;
+import org.tensorflow.types.family.TFloating;
+
+/**
+ * What every layer builder needs: the ops under the current name scope, the variable store, the
+ * compute dtype, whether this graph trains (dropout, jitter), and a seed operand that callers
+ * change per step so stateless random ops draw new numbers each step.
+ */
+public final class BuildContext<T extends TFloating> {
+
+  private final Ops tf;
+  private final VariableStore<T> store;
+  private final boolean training;
+  private final Operand<TInt64> stepSeed;
+  private final int[] randomSites;
+
+  private BuildContext(Ops tf, VariableStore<T> store, boolean training, Operand<TInt64> stepSeed, int[] sites) {
+    this.tf = tf;
+    this.store = store;
+    this.training = training;
+    this.stepSeed = stepSeed;
+    this.randomSites = sites;
+  }
+
+  /**
+   * A root context. {@code stepSeed} is a scalar int64 (fed or computed per step); it may be null
+   * when the graph uses no randomness (inference, or training with dropout and jitter off).
+   */
+  public static <T extends TFloating> BuildContext<T> create(Ops tf, VariableStore<T> store, boolean training,
+      Operand<TInt64> stepSeed) {
+    return new BuildContext<>(checkNotNull(tf, "ops"), checkNotNull(store, "store"), training, stepSeed, new int[1]);
+  }
+
+  public Ops tf() {
+    return tf;
+  }
+
+  public VariableStore<T> store() {
+    return store;
+  }
+
+  public Class<T> dtype() {
+    return store.dtype();
+  }
+
+  public boolean training() {
+    return training;
+  }
+
+  /** The same context under a sub-scope of op names (variable names are unaffected). */
+  public BuildContext<T> scope(String name) {
+    return new BuildContext<>(tf.withSubScope(name), store, training, stepSeed, randomSites);
+  }
+
+  /** A constant of the compute dtype. */
+  public Operand<T> constant(double value) {
+    return tf.dtypes.cast(tf.constant(value), dtype());
+  }
+
+  /**
+   * A fresh [2] int64 seed for one random site: (step seed, site number). Throws when the graph was
+   * built without a step seed, because then every step would draw the same numbers.
+   */
+  public Operand<TInt64> nextSeed() {
+    if (stepSeed == null) {
+      throw new IllegalStateException("this graph uses randomness (dropout or jitter) but was built without a step seed");
+    }
+    int site = ++randomSites[0];
+    return tf.stack(java.util.List.of(stepSeed, tf.constant((long) site)));
+  }
+}
