@@ -3,6 +3,7 @@ package dev.upcycle.ckpt.tf;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +24,8 @@ final class CheckpointStateFile {
   private static final Pattern FIELD =
       Pattern.compile("(?m)^\\s*model_checkpoint_path\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
 
+  private static final int MAX_STATE_FILE_BYTES = 1 << 20;
+
   private CheckpointStateFile() {}
 
   /** The latest prefix named by {@code folder/checkpoint}, resolved against the folder. */
@@ -31,10 +34,16 @@ final class CheckpointStateFile {
     if (!Files.isRegularFile(file)) {
       return Optional.empty();
     }
-    String text = Files.readString(file, StandardCharsets.UTF_8);
+    // Other formats also use the name 'checkpoint' (T5X: a msgpack file that may be huge):
+    // a state file is a few lines, so only its head is read, decoded leniently.
+    byte[] head;
+    try (InputStream in = Files.newInputStream(file)) {
+      head = in.readNBytes(MAX_STATE_FILE_BYTES);
+    }
+    String text = new String(head, StandardCharsets.UTF_8);
     Matcher m = FIELD.matcher(text);
     if (!m.find()) {
-      throw new CheckpointFormatException(file, null, "no model_checkpoint_path: \"...\" line in the checkpoint state file");
+      throw new CheckpointFormatException(file, null, "no model_checkpoint_path: \"...\" line: not a TF checkpoint state file");
     }
     String raw = unescape(m.group(1), file);
     Path named = folder.resolve(raw);

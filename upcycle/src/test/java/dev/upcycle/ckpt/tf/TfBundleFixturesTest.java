@@ -152,4 +152,18 @@ class TfBundleFixturesTest {
       assertEquals(2.0f, v.data().getFloat(0));
     }
   }
+
+  @Test
+  void otherFormatsAreNotMistakenForBundles() throws Exception {
+    // A T5X folder also holds a file named 'checkpoint' (msgpack, not a state file).
+    Path t5x = Fixtures.fixture("t5x_tiny_t5/checkpoint_1");
+    assertTrue(!TfBundleReader.looksLike(t5x));
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> TfBundleReader.open(t5x));
+    assertTrue(e.getMessage().contains(t5x.resolve("checkpoint").toString()), e.getMessage());
+    Path noVariables = Fixtures.fixture("tfserving_matrix_half_plus_two/1");
+    assertTrue(!TfBundleReader.looksLike(noVariables));
+    e = assertThrows(CheckpointFormatException.class, () -> TfBundleReader.open(noVariables));
+    assertTrue(e.getMessage().contains(noVariables.toString()) && e.getMessage().contains("not a TF tensor bundle"),
+        e.getMessage());
+  }
 }

@@ -139,9 +139,10 @@ class TfBundleTensorFlowTest {
     try (Graph g = new Graph(); Session s = new Session(g)) {
       Ops tf = Ops.create(g);
       List<String> names = new ArrayList<>(List.of("dense/kernel", "dense/bias/.ATTRIBUTES/VARIABLE_VALUE",
-          "ints", "global_step", "bf16/w"));
+          "ints", "global_step", "bf16/w", "empty"));
       List<Operand<?>> values = new ArrayList<>(List.of(tf.constant(f32), tf.constant(f64), tf.constant(i32),
-          tf.constant(i64), tf.constant(TBfloat16.class, Shape.of(2, 2), DataBuffers.of(bfBytes, true, false))));
+          tf.constant(i64), tf.constant(TBfloat16.class, Shape.of(2, 2), DataBuffers.of(bfBytes, true, false)),
+          tf.constant(Shape.of(0, 4), DataBuffers.of(new float[0], true, false))));
       for (int i = 0; i < extra; i++) {
         names.add(String.format("optimizer/state/param_states/encoder/layers_%03d/mlp/wi_0/kernel/v_row", i));
         values.add(tf.constant(new float[] {i, -i}));
@@ -152,7 +153,10 @@ class TfBundleTensorFlowTest {
           tf.constant(UTF_8, slices), values)).run();
     }
     try (TfBundleReader r = TfBundleReader.open(prefix)) {
-      assertEquals(5 + extra, r.tensors().size());
+      assertEquals(6 + extra, r.tensors().size());
+      RawTensor empty = r.read("empty"); // zero bytes, CRC of nothing
+      assertEquals(new TensorInfo("empty", DType.FLOAT32, new long[] {0, 4}), empty.info());
+      assertEquals(0, empty.data().remaining());
       ByteBuffer k = r.read("dense/kernel").data();
       assertArrayEquals(new long[] {2, 3}, r.read("dense/kernel").info().shape());
       for (int i = 0; i < 6; i++) {
