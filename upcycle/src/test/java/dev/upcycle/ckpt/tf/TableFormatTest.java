@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,7 +66,7 @@ class TableFormatTest {
     w.finish();
     byte[] b = out.toByteArray();
     byte[] expected = {0x57, (byte) 0xfb, (byte) 0x80, (byte) 0x8b, 0x24, 0x75, 0x47, (byte) 0xdb};
-    byte[] tail = java.util.Arrays.copyOfRange(b, b.length - 8, b.length);
+    byte[] tail = Arrays.copyOfRange(b, b.length - 8, b.length);
     assertArrayEquals(expected, tail);
   }
 
@@ -88,7 +89,7 @@ class TableFormatTest {
     // The first data block starts at 0; find its trailer: block = entry(3+1+3) + restarts(4) + count(4) = 15.
     int blockLen = 15;
     b[blockLen] = 2; // neither none (0) nor Snappy (1)
-    byte[] withType = java.util.Arrays.copyOf(b, blockLen + 1);
+    byte[] withType = Arrays.copyOf(b, blockLen + 1);
     int crc = Crc32c.mask(Crc32c.of(withType, 0, withType.length));
     for (int i = 0; i < 4; i++) {
       b[blockLen + 1 + i] = (byte) (crc >>> (8 * i));
