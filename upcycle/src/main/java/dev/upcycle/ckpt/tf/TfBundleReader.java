@@ -1,0 +1,312 @@
+package dev.upcycle.ckpt.tf;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+import static com.google.common.base.Preconditions.checkState;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.upcycle.ckpt.CheckpointFormatException;
+import dev.upcycle.ckpt.CheckpointReader;
+import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.RawTensor;
+import dev.upcycle.ckpt.TensorInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.tensorflow.proto.BundleEntryProto;
+import org.tensorflow.proto.BundleHeaderProto;
+import org.tensorflow.proto.DataType;
+import org.tensorflow.proto.TensorShapeProto;
+
+/**
+ * Reads a TensorFlow tensor bundle (the V2 checkpoint format: {@code prefix.index} plus
+ * {@code prefix.data-NNNNN-of-NNNNN}) in plain Java, one tensor at a time.
+ *
+ * <p>{@link #open} accepts a prefix ({@code dir/model.ckpt-1}), the {@code .index} file itself, a
+ * folder holding a {@code checkpoint} state file (its {@code model_checkpoint_path} is used), or a
+ * SavedModel folder ({@code variables/variables}). Opening parses the index (every block's CRC is
+ * checked) and checks that every data shard exists; {@link #read} reads one tensor's bytes with
+ * positional reads and checks their size and CRC32C.
+ *
+ * <p>Names are kept exactly as stored (TF1 {@code scope/var}, TF2
+ * {@code .../.ATTRIBUTES/VARIABLE_VALUE}). Partitioned (sliced) variables and {@code DT_STRING}
+ * tensors are listed but cannot be read; internal slice keys are not listed.
+ */
+public final class TfBundleReader implements CheckpointReader {
+
+  /** The value of {@link #format()}. */
+  public static final String FORMAT = "tf-bundle";
+
+  private static final String SAVED_MODEL_VARIABLES = "variables/variables";
+
+  /** One index entry: what {@link #tensors()} shows plus where the bytes are. */
+  private record Entry(TensorInfo info, int shardId, long offset, long size, int maskedCrc, int numSlices) {}
+
+  private final Path source;
+  private final Path prefix;
+  private final int numShards;
+  private final List<TensorInfo> tensors;
+  private final Map<String, Entry> entries;
+  private final FileChannel[] shards;
+  private boolean closed;
+
+  private TfBundleReader(Path source, Path prefix, int numShards, List<Entry> sorted) {
+    this.source = source;
+    this.prefix = prefix;
+    this.numShards = numShards;
+    this.tensors = sorted.stream().map(Entry::info).collect(Collectors.toUnmodifiableList());
+    this.entries = new HashMap<>();
+    for (Entry e : sorted) {
+      entries.put(e.info().name(), e);
+    }
+    this.shards = new FileChannel[numShards];
+  }
+
+  /**
+   * Opens a bundle given its prefix, its {@code .index} file, a folder with a {@code checkpoint}
+   * state file, or a SavedModel folder.
+   *
+   * @throws CheckpointFormatException naming the file (and tensor) when the bundle is missing,
+   *     truncated, corrupt or uses a dtype this project does not handle
+   */
+  public static TfBundleReader open(Path path) throws IOException {
+    checkNotNull(path, "path");
+    Path prefix = resolvePrefix(path).orElseThrow(() -> new CheckpointFormatException(path, null,
+        "not a TF tensor bundle: expected " + path + ".index, a folder with a 'checkpoint' state file,"
+            + " or a SavedModel folder with " + SAVED_MODEL_VARIABLES + ".index"));
+    Path indexFile = BundleFiles.index(prefix);
+    List<TableReader.Entry> raw = TableReader.readAll(indexFile);
+    if (raw.isEmpty() || raw.get(0).key().length != 0) {
+      throw new CheckpointFormatException(indexFile, null, "no bundle header (the entry under the empty key)");
+    }
+    BundleHeaderProto header;
+    try {
+      header = BundleHeaderProto.parseFrom(raw.get(0).value());
+    } catch (InvalidProtocolBufferException e) {
+      throw new CheckpointFormatException(indexFile, null, "malformed BundleHeaderProto: " + e.getMessage(), e);
+    }
+    if (header.getEndiannessValue() != BundleHeaderProto.Endianness.LITTLE_VALUE) {
+      throw new CheckpointFormatException(indexFile, null, "bundle is big-endian (endianness "
+          + header.getEndiannessValue() + "); only little-endian bundles are supported");
+    }
+    int numShards = header.getNumShards();
+    if (numShards < 1) {
+      throw new CheckpointFormatException(indexFile, null, "header says num_shards = " + numShards + "; expected >= 1");
+    }
+    List<Entry> parsed = new ArrayList<>(raw.size());
+    for (TableReader.Entry r : raw.subList(1, raw.size())) {
+      if (r.key()[0] == 0) {
+        continue; // an encoded (name, slice) key of a partitioned variable: not a tensor name
+      }
+      parsed.add(parseEntry(indexFile, new String(r.key(), StandardCharsets.UTF_8), r.value(), numShards));
+    }
+    parsed.sort((a, b) -> a.info().name().compareTo(b.info().name()));
+    for (int i = 0; i < numShards; i++) {
+      Path data = BundleFiles.data(prefix, i, numShards);
+      if (!Files.isRegularFile(data)) {
+        throw new CheckpointFormatException(data, null, "data shard " + i + " of " + numShards
+            + " is missing (the index " + indexFile.getFileName() + " refers to it)");
+      }
+    }
+    return new TfBundleReader(path, prefix, numShards, parsed);
+  }
+
+  /** True when {@link #open} would find a bundle index at or under {@code path}. Never throws. */
+  public static boolean looksLike(Path path) {
+    try {
+      Optional<Path> prefix = resolvePrefix(path);
+      return prefix.isPresent() && Files.isRegularFile(BundleFiles.index(prefix.get()));
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /**
+   * The bundle prefix that {@code path} designates (see {@link #open}), or empty when it designates
+   * none. The prefix's {@code .index} may still be missing when a state file names it.
+   */
+  public static Optional<Path> resolvePrefix(Path path) throws IOException {
+    checkNotNull(path, "path");
+    Path p = path.toAbsolutePath().normalize();
+    String name = p.getFileName() == null ? "" : p.getFileName().toString();
+    if (name.endsWith(".index") && Files.isRegularFile(p)) {
+      return Optional.of(p.resolveSibling(name.substring(0, name.length() - ".index".length())));
+    }
+    if (!name.isEmpty() && Files.isRegularFile(BundleFiles.index(p))) {
+      return Optional.of(p);
+    }
+    if (Files.isDirectory(p)) {
+      Path savedModel = p.resolve(SAVED_MODEL_VARIABLES);
+      if (Files.isRegularFile(BundleFiles.index(savedModel))) {
+        return Optional.of(savedModel);
+      }
+      return CheckpointStateFile.latestPrefix(p);
+    }
+    return Optional.empty();
+  }
+
+  private static Entry parseEntry(Path indexFile, String name, byte[] value, int numShards)
+      throws CheckpointFormatException {
+    BundleEntryProto proto;
+    try {
+      proto = BundleEntryProto.parseFrom(value);
+    } catch (InvalidProtocolBufferException e) {
+      throw new CheckpointFormatException(indexFile, name, "malformed BundleEntryProto: " + e.getMessage(), e);
+    }
+    DType dtype = DType.fromTfEnum(proto.getDtypeValue());
+    if (dtype == null) {
+      DataType known = DataType.forNumber(proto.getDtypeValue());
+      throw new CheckpointFormatException(indexFile, name, "dtype " + proto.getDtypeValue()
+          + (known == null ? " (not a TensorFlow DataType)" : " (" + known + ")") + " is not supported; supported: "
+          + Arrays.stream(DType.values()).map(d -> d.numpyName()).collect(Collectors.joining(", ")));
+    }
+    TensorShapeProto shapeProto = proto.getShape();
+    if (shapeProto.getUnknownRank()) {
+      throw new CheckpointFormatException(indexFile, name, "shape has unknown rank");
+    }
+    long[] shape = new long[shapeProto.getDimCount()];
+    for (int i = 0; i < shape.length; i++) {
+      shape[i] = shapeProto.getDim(i).getSize();
+      if (shape[i] < 0) {
+        throw new CheckpointFormatException(indexFile, name, "dimension " + i + " is " + shape[i] + "; expected >= 0");
+      }
+    }
+    if (proto.getShardId() < 0 || proto.getShardId() >= numShards) {
+      throw new CheckpointFormatException(indexFile, name, "shard_id " + proto.getShardId()
+          + " is outside [0, " + numShards + ")");
+    }
+    if (proto.getOffset() < 0 || proto.getSize() < 0) {
+      throw new CheckpointFormatException(indexFile, name, "negative offset " + proto.getOffset()
+          + " or size " + proto.getSize());
+    }
+    return new Entry(new TensorInfo(name, dtype, shape), proto.getShardId(), proto.getOffset(), proto.getSize(),
+        proto.getCrc32C(), proto.getSlicesCount());
+  }
+
+  @Override
+  public Path source() {
+    return source;
+  }
+
+  @Override
+  public String format() {
+    return FORMAT;
+  }
+
+  /** The bundle prefix the files were found under ({@code .../model.ckpt-1}, {@code .../variables/variables}). */
+  public Path prefix() {
+    return prefix;
+  }
+
+  /** How many data files the bundle has. */
+  public int numShards() {
+    return numShards;
+  }
+
+  @Override
+  public List<TensorInfo> tensors() {
+    return tensors;
+  }
+
+  /**
+   * Reads one tensor.
+   *
+   * @throws IllegalArgumentException when the bundle has no tensor of that name
+   * @throws CheckpointFormatException when the tensor is partitioned or a string, or its bytes are
+   *     truncated, the wrong size or fail their CRC32C
+   */
+  @Override
+  public RawTensor read(String name) throws IOException {
+    checkState(!closed, "reader of %s is closed", prefix);
+    Entry e = entries.get(name);
+    checkArgument(e != null, "no tensor '%s' in %s", name, prefix);
+    Path dataFile = BundleFiles.data(prefix, e.shardId(), numShards);
+    TensorInfo info = e.info();
+    if (e.numSlices() > 0) {
+      throw new CheckpointFormatException(BundleFiles.index(prefix), name, "is a partitioned variable stored as "
+          + e.numSlices() + " slice(s); reading partitioned variables is not supported");
+    }
+    if (info.dtype() == DType.STRING) {
+      throw new CheckpointFormatException(dataFile, name, "DT_STRING tensors are not supported (only fixed-size dtypes)");
+    }
+    if (e.size() != info.byteSize()) {
+      throw new CheckpointFormatException(dataFile, name, "index says " + e.size() + " bytes but " + info
+          + " needs " + info.numElements() + " x " + info.dtype().byteSize() + " = " + info.byteSize() + " bytes");
+    }
+    if (e.size() > Integer.MAX_VALUE - 16) {
+      throw new CheckpointFormatException(dataFile, name, e.size() + " bytes is too large for one buffer (2 GiB)");
+    }
+    FileChannel ch = shard(e.shardId(), dataFile);
+    long fileSize = ch.size();
+    if (e.offset() + e.size() > fileSize) {
+      throw new CheckpointFormatException(dataFile, name, "data file is truncated: it has " + fileSize
+          + " bytes but the tensor occupies bytes [" + e.offset() + ", " + (e.offset() + e.size()) + ")");
+    }
+    ByteBuffer buf = ByteBuffer.allocate((int) e.size()).order(ByteOrder.LITTLE_ENDIAN);
+    long pos = e.offset();
+    while (buf.hasRemaining()) {
+      int n = ch.read(buf, pos);
+      if (n < 0) {
+        throw new CheckpointFormatException(dataFile, name, "data file ended at byte " + pos
+            + " while reading bytes [" + e.offset() + ", " + (e.offset() + e.size()) + ")");
+      }
+      pos += n;
+    }
+    buf.flip();
+    int actual = Crc32c.of(buf);
+    int stored = Crc32c.unmask(e.maskedCrc());
+    if (actual != stored) {
+      throw new CheckpointFormatException(dataFile, name, String.format(
+          "crc32c mismatch: index says 0x%08x, bytes [%d, %d) give 0x%08x: the data file is corrupt",
+          stored, e.offset(), e.offset() + e.size(), actual));
+    }
+    return new RawTensor(info, buf);
+  }
+
+  private synchronized FileChannel shard(int id, Path dataFile) throws IOException {
+    if (shards[id] == null) {
+      try {
+        shards[id] = FileChannel.open(dataFile, StandardOpenOption.READ);
+      } catch (IOException ex) {
+        throw new CheckpointFormatException(dataFile, null, "cannot open data shard: " + ex, ex);
+      }
+    }
+    return shards[id];
+  }
+
+  @Override
+  public synchronized void close() throws IOException {
+    closed = true;
+    IOException first = null;
+    for (int i = 0; i < shards.length; i++) {
+      if (shards[i] != null) {
+        try {
+          shards[i].close();
+        } catch (IOException ex) {
+          first = first == null ? ex : first;
+        }
+        shards[i] = null;
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "TfBundleReader[" + prefix + ", " + tensors.size() + " tensors, " + numShards + " shard(s)]";
+  }
+}

@@ -1,0 +1,264 @@
+package dev.upcycle.ckpt.tf;
+
+import static dev.upcycle.ckpt.tf.Tensors.shape;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.upcycle.ckpt.CheckpointFormatException;
+import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.model.testing.Fixtures;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tensorflow.proto.BundleEntryProto;
+import org.tensorflow.proto.TensorSliceProto;
+
+/** Each broken input gives a {@link CheckpointFormatException} (or I/O error) naming the file and tensor. */
+class TfBundleBadInputTest {
+
+  @TempDir Path tmp;
+
+  private static void assertMentions(Exception e, Object... parts) {
+    for (Object p : parts) {
+      assertTrue(e.getMessage().contains(p.toString()), "message lacks '" + p + "': " + e.getMessage());
+    }
+  }
+
+  private Path t2tCopy() throws IOException {
+    return Fixtures.copyTo("t2t_transformer_test_ckpt", tmp);
+  }
+
+  @Test
+  void missingShardFile() throws Exception {
+    Path dir = t2tCopy();
+    Path shard = dir.resolve("model.ckpt-1.data-00001-of-00002");
+    Files.delete(shard);
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> TfBundleReader.open(dir));
+    assertMentions(e, shard, "missing");
+  }
+
+  @Test
+  void missingIndexNamedByStateFile() throws Exception {
+    Path dir = t2tCopy();
+    Files.delete(dir.resolve("model.ckpt-1.index"));
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> TfBundleReader.open(dir));
+    assertMentions(e, dir.resolve("model.ckpt-1.index"), "missing");
+  }
+
+  @Test
+  void truncatedDataFile() throws Exception {
+    Path dir = t2tCopy();
+    Path shard = dir.resolve("model.ckpt-1.data-00001-of-00002");
+    try (RandomAccessFile f = new RandomAccessFile(shard.toFile(), "rw")) {
+      f.setLength(f.length() / 2);
+    }
+    List<CheckpointFormatException> failures = new ArrayList<>();
+    int ok = 0;
+    try (TfBundleReader r = TfBundleReader.open(dir)) {
+      for (TensorInfo info : r.tensors()) {
+        try {
+          r.read(info.name());
+          ok++;
+        } catch (CheckpointFormatException e) {
+          failures.add(e);
+          assertMentions(e, shard, "'" + info.name() + "'", "truncated");
+        }
+      }
+    }
+    assertFalse(failures.isEmpty(), "some tensors lie in the cut-off half");
+    assertTrue(ok > 0, "tensors in the kept half still read");
+  }
+
+  @Test
+  void corruptIndexFailsItsBlockChecksum() throws Exception {
+    Path dir = t2tCopy();
+    Path index = dir.resolve("model.ckpt-1.index");
+    flipByte(index, 20);
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> TfBundleReader.open(dir));
+    assertMentions(e, index, "checksum mismatch");
+  }
+
+  @Test
+  void corruptDataFailsTheTensorCrc() throws Exception {
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    Path data = tmp.resolve("ckpt/model.data-00000-of-00001");
+    flipByte(data, 8 + 4 * 3); // inside "w" (written after the 8-byte "step")
+    try (TfBundleReader r = TfBundleReader.open(prefix)) {
+      assertEquals(7L, r.read("step").data().getLong(0));
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> r.read("w"));
+      assertMentions(e, data, "'w'", "crc32c mismatch");
+    }
+  }
+
+  @Test
+  void unknownDtypeNamesTheTensor() throws Exception {
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    Path index = tmp.resolve("ckpt/model.index");
+    patchEntry(index, "w", e -> e.toBuilder().setDtypeValue(999).build());
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> TfBundleReader.open(prefix));
+    assertMentions(e, index, "'w'", "dtype 999");
+    patchEntry(index, "w", x -> x.toBuilder().setDtypeValue(8).build()); // DT_COMPLEX64: real, but not handled
+    e = assertThrows(CheckpointFormatException.class, () -> TfBundleReader.open(prefix));
+    assertMentions(e, index, "'w'", "DT_COMPLEX64", "not supported");
+  }
+
+  @Test
+  void sizeThatDisagreesWithShapeNamesTheTensor() throws Exception {
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    patchEntry(tmp.resolve("ckpt/model.index"), "w", e -> e.toBuilder().setSize(12).build());
+    try (TfBundleReader r = TfBundleReader.open(prefix)) {
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> r.read("w"));
+      assertMentions(e, "model.data-00000-of-00001", "'w'", "12 bytes", "16 bytes");
+    }
+  }
+
+  @Test
+  void partitionedVariableIsListedButNotRead() throws Exception {
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    patchEntry(tmp.resolve("ckpt/model.index"), "w", e -> e.toBuilder()
+        .addSlices(TensorSliceProto.newBuilder().addExtent(TensorSliceProto.Extent.newBuilder().setStart(0).setLength(2)))
+        .build());
+    try (TfBundleReader r = TfBundleReader.open(prefix)) {
+      assertEquals(List.of("step", "w"), r.tensors().stream().map(TensorInfo::name).toList());
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> r.read("w"));
+      assertMentions(e, "model.index", "'w'", "partitioned", "not supported");
+    }
+  }
+
+  @Test
+  void existingOutputFolderWithoutOverwrite() throws Exception {
+    Path folder = Files.createDirectories(tmp.resolve("out/ckpt"));
+    FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
+        () -> TfBundleWriter.create(folder.resolve("model.ckpt-1"), 1 << 20, false));
+    assertMentions(e, folder, "overwrite");
+    try (Stream<Path> s = Files.list(tmp.resolve("out"))) {
+      assertEquals(List.of(folder), s.toList(), "no temporary folder was made");
+    }
+    try (Stream<Path> s = Files.list(folder)) {
+      assertEquals(0, s.count());
+    }
+  }
+
+  @Test
+  void duplicateTensorName() throws Exception {
+    Path prefix = tmp.resolve("ckpt/model");
+    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+      w.write(Tensors.f32("x", shape(1), 1f));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> w.write(Tensors.f32("x", shape(2), 1f, 2f)));
+      assertMentions(e, "'x'", "twice", prefix.toAbsolutePath());
+    }
+  }
+
+  /** A sink that fails like a full disk once {@code budget} bytes have gone to disk in total. */
+  private static TfBundleWriter.FileSink fullDiskAfter(long budget) {
+    long[] left = {budget};
+    return file -> new FilterOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW)) {
+      @Override
+      public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        if (len > left[0]) {
+          out.write(b, off, (int) left[0]);
+          left[0] = 0;
+          throw new IOException("No space left on device");
+        }
+        left[0] -= len;
+        out.write(b, off, len);
+      }
+    };
+  }
+
+  private static final int BIG = 600_000; // 2.4 MB of floats: written straight through the 1 MiB buffer
+
+  private static void writeAll(TfBundleWriter w) throws IOException {
+    w.write(Tensors.i64("step", shape(), 7));
+    w.write(Tensors.f32("big/kernel", shape(BIG), Tensors.floats(BIG, 3)));
+    w.write(Tensors.f32("w", shape(2, 2), 1f, 2f, 3f, 4f));
+    w.commit();
+  }
+
+  @Test
+  void fullDiskLeavesNothingBehindWhereverItHits() throws Exception {
+    // Sizes of a good run tell where each budget runs out.
+    Path good = tmp.resolve("good/ckpt/model");
+    try (TfBundleWriter w = new TfBundleWriter(good, 1 << 30, false, fullDiskAfter(Long.MAX_VALUE))) {
+      writeAll(w);
+    }
+    long data = Files.size(tmp.resolve("good/ckpt/model.data-00000-of-00001"));
+    long index = Files.size(tmp.resolve("good/ckpt/model.index"));
+    long state = Files.size(tmp.resolve("good/ckpt/checkpoint"));
+    assertEquals(8 + 4L * BIG + 16, data);
+
+    record Case(long budget, String expectedInMessage) {}
+    List<Case> cases = List.of(
+        new Case(0, "'big/kernel'"),                     // the big tensor's first chunk hits the disk
+        new Case(1_000_000, "'big/kernel'"),             // mid-tensor
+        new Case(data - 4, "model.data-00000.partial"),  // flushing the last small tensor at commit
+        new Case(data + index / 2, "model.index"),       // while writing the index
+        new Case(data + index + state / 2, "checkpoint")); // while writing the state file
+    for (Case c : cases) {
+      Path out = tmp.resolve("run-" + c.budget());
+      Path prefix = out.resolve("ckpt/model");
+      TfBundleWriter w = new TfBundleWriter(prefix, 1 << 30, false, fullDiskAfter(c.budget()));
+      IOException e = assertThrows(IOException.class, () -> writeAll(w));
+      assertMentions(e, "No space left on device", c.expectedInMessage(), prefix.toAbsolutePath(), "removed");
+      w.close();
+      try (Stream<Path> s = Files.list(out)) {
+        assertEquals(List.of(), s.toList(), "budget " + c.budget() + ": neither target nor temp folder remains");
+      }
+      assertThrows(IllegalStateException.class, () -> w.write(Tensors.f32("z", shape(1), 1f)));
+    }
+  }
+
+  private static Path writeSmall(Path prefix) throws IOException {
+    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+      w.write(Tensors.i64("step", shape(), 7));
+      w.write(Tensors.f32("w", shape(2, 2), 1f, 2f, 3f, 4f));
+      w.commit();
+    }
+    return prefix;
+  }
+
+  private static void flipByte(Path file, long pos) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.seek(pos);
+      int b = f.read();
+      f.seek(pos);
+      f.write(b ^ 0x40);
+    }
+  }
+
+  /** Rewrites one entry of an index through the table writer, as a broken or foreign writer might. */
+  private static void patchEntry(Path index, String name, UnaryOperator<BundleEntryProto> patch) throws IOException {
+    List<TableReader.Entry> entries = TableReader.readAll(index);
+    try (OutputStream out = Files.newOutputStream(index)) {
+      TableWriter t = new TableWriter(out, 4096, 16);
+      for (TableReader.Entry e : entries) {
+        byte[] value = e.value();
+        if (new String(e.key(), StandardCharsets.UTF_8).equals(name)) {
+          value = patch.apply(BundleEntryProto.parseFrom(value)).toByteArray();
+        }
+        t.add(e.key(), value);
+      }
+      t.finish();
+    }
+  }
+}
