@@ -70,6 +70,7 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
   private final Set<String> kvPaths = new HashSet<>();
   private boolean committed;
   private boolean closed;
+  private boolean failed;
 
   private T5xCheckpointWriter(Path target, Path tmp, boolean overwrite, long maxChunkBytes) {
     this.target = target;
@@ -142,7 +143,12 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
     insert(parts, leaf);
     kvPaths.add(kvPath);
     if (leaf instanceof ZarrEntry z) {
-      writeZarr(z, tensor.data());
+      try {
+        writeZarr(z, tensor.data());
+      } catch (IOException | RuntimeException e) {
+        failed = true;
+        throw e;
+      }
     }
   }
 
@@ -203,6 +209,7 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
   public void commit() throws IOException {
     checkState(!committed && !closed, "writer for %s is already %s", target,
         committed ? "committed" : "closed");
+    checkState(!failed, "writer for %s cannot commit: writing a tensor failed earlier", target);
     Path index = tmp.resolve(T5xCheckpointReader.MSGPACK_FILE);
     try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(index), 1 << 16);
         MessagePacker p = MessagePack.newDefaultPacker(out)) {
