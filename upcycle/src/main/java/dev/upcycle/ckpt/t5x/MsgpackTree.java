@@ -184,8 +184,10 @@ final class MsgpackTree {
   }
 
   private CheckpointFormatException corrupt(String path, Exception e) {
+    String why = e instanceof org.msgpack.core.MessageInsufficientBufferException
+        || e instanceof java.io.EOFException ? "the file ends inside this value" : e.getMessage();
     return new CheckpointFormatException(file, path.isEmpty() ? null : path,
-        "truncated or corrupt msgpack at byte " + unpacker.getTotalReadBytes() + ": " + e, e);
+        "truncated or corrupt msgpack at byte " + unpacker.getTotalReadBytes() + ": " + why, e);
   }
 
   static String describe(Object v) {
