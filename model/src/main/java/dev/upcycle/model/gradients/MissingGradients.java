@@ -1,14 +1,19 @@
 package dev.upcycle.model.gradients;
 
+import static com.google.common.base.Preconditions.checkNotNull;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.TensorFlow;
+import org.tensorflow.internal.c_api.TFJ_GradFuncAdapter;
 import org.tensorflow.internal.c_api.global.tensorflow;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
@@ -65,15 +70,29 @@ import org.tensorflow.types.family.TType;
  * SoftmaxCrossEntropyWithLogits, OneHot, Cast, Shape. Not covered: {@code ResourceGatherNd},
  * {@code Sort}, {@code Cumprod}, {@code Unique}.
  *
+ * <p><b>At most 10 Java gradient adapters per process.</b> TF Java 1.1.0 backs each registered
+ * gradient with a JavaCPP callback and serves only 10 of them; the gradient registered 11th is a
+ * null function pointer and crashes the JVM (SIGSEGV in {@code CustomGradFunc}) when a graph needs
+ * it (checked on this runtime). So every gradient here is served by one dispatching adapter, and
+ * other code should register its own through {@link #register(String, RawCustomGradient)}.
+ *
  * <p>Rules obeyed by every gradient here: no {@code Output.shape()} inside the callback (it
  * deadlocks on the graph lock held by the gradient builder; shapes come from {@code tf.shape}
  * ops); {@code tf.zerosLike} (never null) for non-differentiable inputs. An op type that already
  * has a gradient (C++ or an earlier Java registration by other code) is left alone: TF refuses
- * to override it and {@link #registerAll()} reports it in its result.
+ * to override it and {@link #registerAll()} reports it in its result. An exception thrown by a
+ * gradient reaches the caller of {@code Graph.addGradients} as a Java exception.
  */
 public final class MissingGradients {
 
-  private static final Object LOCK = new Object();
+  /** Java gradients by op type, all served by one native adapter ({@link #ADAPTER_LOCK}). */
+  private static final Map<String, RawCustomGradient> GRADIENTS = new ConcurrentHashMap<>();
+
+  private static final Object ADAPTER_LOCK = new Object();
+  /** The single native adapter (strongly held: the native side keeps only a raw pointer). */
+  private static TFJ_GradFuncAdapter adapter;
+
+  private static final Object REGISTER_ALL_LOCK = new Object();
   private static volatile Map<String, Boolean> registered;
 
   /** Op types given a "zeros for every input" gradient: random draws. */
@@ -99,20 +118,55 @@ public final class MissingGradients {
    * Registers every gradient listed in the class comment, once per process (thread-safe; later
    * calls return the first call's result at no cost).
    *
-   * @return op type → {@code true} when this call's Java gradient was registered, {@code false}
+   * @return op type → {@code true} when this class's Java gradient was registered, {@code false}
    *     when the op type already had a gradient (C++ or registered by other code) and was left
-   *     alone; ordered as registered, unmodifiable
+   *     alone; in registration order, unmodifiable
    */
   public static Map<String, Boolean> registerAll() {
     Map<String, Boolean> done = registered;
     if (done != null) {
       return done;
     }
-    synchronized (LOCK) {
+    synchronized (REGISTER_ALL_LOCK) {
       if (registered == null) {
-        registered = Collections.unmodifiableMap(doRegister());
+        Map<String, Boolean> result = new LinkedHashMap<>();
+        specific().forEach((type, grad) -> result.put(type, register(type, grad)));
+        for (String type : RANDOM_OPS) {
+          result.put(type, register(type, MissingGradients::zerosForAllInputs));
+        }
+        for (String type : PIECEWISE_CONSTANT_OPS) {
+          result.put(type, register(type, MissingGradients::zerosForAllInputs));
+        }
+        registered = Collections.unmodifiableMap(result);
       }
       return registered;
+    }
+  }
+
+  /**
+   * Registers a Java gradient for {@code opType} through this class's single native adapter. Use
+   * this instead of {@code TensorFlow.registerCustomGradient}: TF Java 1.1.0 serves at most 10
+   * gradient adapters per process (JavaCPP callback slots) and the 11th crashes the JVM with a
+   * SIGSEGV when the gradient is built; every gradient registered here shares one slot.
+   *
+   * @return {@code true} if registered; {@code false} if {@code opType} already has a gradient
+   *     (C++, an earlier call, or other code), which TF does not allow to be replaced
+   * @throws UnsupportedOperationException on Windows, where TF Java 1.1.0 has no custom gradients
+   */
+  public static boolean register(String opType, RawCustomGradient gradient) {
+    checkNotNull(opType, "opType");
+    checkNotNull(gradient, "gradient for %s", opType);
+    synchronized (TensorFlow.class) { // TensorFlow's own registration methods lock this too
+      if (GRADIENTS.containsKey(opType) || hasGradient(opType)) {
+        return false;
+      }
+      GRADIENTS.put(opType, gradient);
+      if (!tensorflow.TFJ_RegisterCustomGradient(opType, adapter())) {
+        GRADIENTS.remove(opType);
+        throw new IllegalStateException(
+            "TensorFlow refused the Java gradient for op type " + opType);
+      }
+      return true;
     }
   }
 
@@ -130,6 +184,27 @@ public final class MissingGradients {
     return Collections.unmodifiableList(all);
   }
 
+  private static TFJ_GradFuncAdapter adapter() {
+    synchronized (ADAPTER_LOCK) {
+      if (adapter == null) {
+        if (System.getProperty("os.name", "").toLowerCase(Locale.ENGLISH).startsWith("win")) {
+          throw new UnsupportedOperationException(
+              "TF Java 1.1.0 does not support custom gradients on Windows");
+        }
+        adapter = RawCustomGradient.adapter(MissingGradients::dispatch);
+      }
+      return adapter;
+    }
+  }
+
+  private static List<Operand<?>> dispatch(Ops tf, GraphOperation op, List<Output<?>> grads) {
+    RawCustomGradient gradient = GRADIENTS.get(op.type());
+    if (gradient == null) {
+      throw new IllegalStateException("no Java gradient registered for op type " + op.type());
+    }
+    return gradient.call(tf, op, grads);
+  }
+
   private static Map<String, RawCustomGradient> specific() {
     Map<String, RawCustomGradient> m = new LinkedHashMap<>();
     m.put("TopKV2", MissingGradients::topKGrad);
@@ -139,27 +214,6 @@ public final class MissingGradients {
     m.put("TensorScatterSub", (tf, op, grads) -> tensorScatterAddGrad(tf, op, grads, true));
     m.put("ResourceGather", MissingGradients::resourceGatherGrad);
     return m;
-  }
-
-  private static Map<String, Boolean> doRegister() {
-    Map<String, Boolean> result = new LinkedHashMap<>();
-    specific().forEach((type, grad) -> result.put(type, register(type, grad)));
-    for (String type : RANDOM_OPS) {
-      result.put(type, register(type, MissingGradients::zerosForAllInputs));
-    }
-    for (String type : PIECEWISE_CONSTANT_OPS) {
-      result.put(type, register(type, MissingGradients::zerosForAllInputs));
-    }
-    return result;
-  }
-
-  private static boolean register(String opType, RawCustomGradient gradient) {
-    boolean ok = TensorFlow.registerCustomGradient(opType, gradient);
-    if (!ok && !hasGradient(opType)) {
-      throw new IllegalStateException(
-          "TensorFlow refused the Java gradient for op type " + opType + " and has none for it");
-    }
-    return ok;
   }
 
   // ---------------------------------------------------------------- gradients
