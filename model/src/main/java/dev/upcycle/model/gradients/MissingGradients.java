@@ -24,11 +24,12 @@ import org.tensorflow.types.family.TNumber;
 import org.tensorflow.types.family.TType;
 
 /**
- * Registers Java gradients ({@link TensorFlow#registerCustomGradient(String, RawCustomGradient)})
- * for the ops that have no C++ gradient in the TF 2.18 runtime of TF Java 1.1.0.
+ * Registers Java gradients for the ops that have no C++ gradient in the TF 2.18 runtime of TF Java
+ * 1.1.0, so that {@code Graph.addGradients} / {@code tf.gradients} work through them.
  *
- * <p>Checked with {@code TFJ_HasGradient} on this runtime (see {@code GradientAvailabilityTest}):
- * these op types have <b>no</b> C++ gradient and get one here:
+ * <p>Checked on this runtime ({@code MissingGradientsTest}: TF accepts a registration only for an
+ * op type without a gradient): these op types have <b>no</b> C++ gradient and get one here, each
+ * checked against finite differences in {@code MissingGradientsNumericTest}:
  *
  * <ul>
  *   <li>{@code TopKV2}: the upstream gradient of {@code values} is scattered into the input
@@ -62,7 +63,9 @@ import org.tensorflow.types.family.TType;
  *   <li>Piecewise-constant / integer ops (TF Python marks them non-differentiable): {@code ArgMax},
  *       {@code ArgMin}, {@code Range}, {@code FloorDiv}, {@code Round}, {@code Where}, {@code
  *       IsFinite}, {@code All}, {@code Any}: zeros for every input. A path through them
- *       contributes nothing instead of failing {@code addGradients}.
+ *       contributes nothing instead of failing {@code addGradients}. (Integer outputs feeding a
+ *       {@code Cast} or gather indices never reach these: the C++ builder stops there. They
+ *       matter for float paths, e.g. {@code x * round(x)} or a float {@code Range}.)
  * </ul>
  *
  * <p>Present in C++ already (not registered here, checked by the same test): Erf, Cumsum,

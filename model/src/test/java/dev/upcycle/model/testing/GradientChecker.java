@@ -165,9 +165,10 @@ public final class GradientChecker<T extends TFloating> {
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
       List<Placeholder<T>> placeholders = new ArrayList<>();
-      for (Input in : inputs) {
+      for (int i = 0; i < inputs.size(); i++) {
+        Input in = inputs.get(i);
         placeholders.add(
-            tf.withName(safeName(in.name()))
+            tf.withName("input" + i + "_" + safeName(in.name()))
                 .placeholder(dtype, Placeholder.shape(Shape.of(in.shape()))));
       }
       List<Operand<T>> operands = new ArrayList<>(placeholders);
@@ -375,7 +376,6 @@ public final class GradientChecker<T extends TFloating> {
   }
 
   private static String safeName(String name) {
-    String s = name.replaceAll("[^A-Za-z0-9_.\\-/]", "_");
-    return s.isEmpty() || !Character.isLetterOrDigit(s.charAt(0)) ? "in_" + s : s;
+    return name.replaceAll("[^A-Za-z0-9_.\\-]", "_");
   }
 }
