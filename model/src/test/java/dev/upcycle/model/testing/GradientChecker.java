@@ -43,7 +43,7 @@ import org.tensorflow.types.family.TType;
  * cast to float64 first. Integer or other non-differentiated inputs belong in the function as
  * constants. Defaults: float64 step 1e-6, atol 1e-6, rtol 1e-5; float32 step 1e-2, atol 5e-3, rtol
  * 2e-2 (in float32 the actual perturbation {@code float(x+h) - float(x-h)} is used as the
- * denominator). Register missing gradients before {@link Builder#check()}.
+ * denominator). Register missing gradients before {@link #check()}.
  *
  * @param <T> the placeholder dtype (TFloat64 or TFloat32)
  */
