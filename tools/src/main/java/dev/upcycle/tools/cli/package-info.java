@@ -1,0 +1,6 @@
+/**
+ * Subcommands of the {@code upcycle} program. Each class parses its flags, calls library code and
+ * prints results; no logic a library user would want lives here. Register new commands in
+ * {@link dev.upcycle.tools.Main#COMMANDS} (or {@link dev.upcycle.tools.Main#BENCHES}).
+ */
+package dev.upcycle.tools.cli;
