@@ -55,24 +55,33 @@ final class MatmulGraph implements AutoCloseable {
           tf.readVariableOp(aVar, TFloat32.class), tf.readVariableOp(bVar, TFloat32.class));
       this.step = tf.withName("step").assignVariableOp(cVar, product);
       this.readC = tf.withName("read_c").readVariableOp(cVar, TFloat32.class);
-      this.session = new Session(graph, SessionConfigs.cpu(xla));
-      try (TFloat32 aT = TFloat32.tensorOf(shape, DataBuffers.of(a, true, false));
-           TFloat32 bT = TFloat32.tensorOf(shape, DataBuffers.of(b, true, false));
-           Result r = session.runner().feed(aIn, aT).feed(bIn, bT)
-               .addTarget(initA).addTarget(initB).run()) {
-        // variables filled
+      Session s = new Session(graph, SessionConfigs.cpu(xla));
+      try {
+        fill(s, shape, aIn, bIn, initA, initB);
+      } catch (RuntimeException e) {
+        s.close();
+        throw e;
       }
+      this.session = s;
     } catch (RuntimeException e) {
       graph.close();
       throw e;
     }
   }
 
+  /** Feeds the random inputs into the variables {@code a} and {@code b}. */
+  private void fill(Session s, Shape shape, Placeholder<TFloat32> aIn, Placeholder<TFloat32> bIn,
+      AssignVariableOp initA, AssignVariableOp initB) {
+    try (TFloat32 aT = TFloat32.tensorOf(shape, DataBuffers.of(a, true, false));
+         TFloat32 bT = TFloat32.tensorOf(shape, DataBuffers.of(b, true, false))) {
+      s.runner().feed(aIn, aT).feed(bIn, bT).addTarget(initA).addTarget(initB).run().close();
+    }
+  }
+
   /** One product {@code c = a · b}: {@code 2 n³} FLOPs. */
   void runStep() {
-    try (Result r = session.runner().addTarget(step).run()) {
-      // nothing fetched: the assignment is the work
-    }
+    // nothing fetched: the assignment is the work
+    session.runner().addTarget(step).run().close();
   }
 
   /** The last computed product, row-major {@code [n, n]}. */
