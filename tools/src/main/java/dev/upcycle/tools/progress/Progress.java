@@ -37,13 +37,24 @@ public final class Progress implements AutoCloseable {
     LOG;
 
     /**
-     * {@link #BAR} when this JVM has an interactive console and {@code TERM} is not {@code dumb},
-     * else {@link #LOG}.
+     * {@link #BAR} when stderr is an interactive terminal and {@code TERM} is not {@code dumb},
+     * else {@link #LOG}. Java cannot test stderr itself: the system property
+     * {@value #STDERR_TTY_PROPERTY} ({@code true}/{@code false}, set by {@code bin/upcycle} from
+     * {@code [ -t 2 ]}) decides when present; otherwise {@code System.console()} (stdin and stdout
+     * both terminals) is the test.
      */
     public static Mode detect() {
-      return isInteractiveTerminal() ? BAR : LOG;
+      if ("dumb".equals(System.getenv("TERM"))) {
+        return LOG;
+      }
+      String tty = System.getProperty(STDERR_TTY_PROPERTY);
+      boolean interactive = tty != null ? Boolean.parseBoolean(tty) : consoleIsTerminal();
+      return interactive ? BAR : LOG;
     }
   }
+
+  /** System property saying whether stderr is a terminal; see {@link Mode#detect()}. */
+  public static final String STDERR_TTY_PROPERTY = "upcycle.stderr.tty";
 
   public static final Duration DEFAULT_LOG_INTERVAL = Duration.ofSeconds(10);
   public static final Duration BAR_REDRAW_INTERVAL = Duration.ofMillis(100);
@@ -240,9 +251,9 @@ public final class Progress implements AutoCloseable {
         : String.format(Locale.ROOT, "%d:%02d", m, sec);
   }
 
-  private static boolean isInteractiveTerminal() {
+  private static boolean consoleIsTerminal() {
     Object console = System.console();
-    if (console == null || "dumb".equals(System.getenv("TERM"))) {
+    if (console == null) {
       return false;
     }
     // From Java 22 System.console() is non-null even when redirected; isTerminal() tells.
