@@ -114,6 +114,24 @@ class ProgressTest {
   }
 
   @Test
+  void modeFollowsTheStderrTtyPropertyWhenSet() {
+    String before = System.getProperty(Progress.STDERR_TTY_PROPERTY);
+    try {
+      boolean dumb = "dumb".equals(System.getenv("TERM"));
+      System.setProperty(Progress.STDERR_TTY_PROPERTY, "true");
+      assertEquals(dumb ? Progress.Mode.LOG : Progress.Mode.BAR, Progress.Mode.detect());
+      System.setProperty(Progress.STDERR_TTY_PROPERTY, "false");
+      assertEquals(Progress.Mode.LOG, Progress.Mode.detect());
+    } finally {
+      if (before == null) {
+        System.clearProperty(Progress.STDERR_TTY_PROPERTY);
+      } else {
+        System.setProperty(Progress.STDERR_TTY_PROPERTY, before);
+      }
+    }
+  }
+
+  @Test
   void durationsFormatAsMinutesOrHours() {
     assertEquals("0:00", Progress.formatDuration(0.2));
     assertEquals("1:00", Progress.formatDuration(59.6));
