@@ -54,7 +54,7 @@ public final class Losses {
       nll = tf.math.add(tf.math.mul(ctx.constant(1 - labelSmoothing), nll), tf.math.mul(ctx.constant(labelSmoothing),
           meanNeg));
     }
-    Operand<T> w = tf.reshape(weights, tf.constant(new long[] {rows}));
+    Operand<T> w = tf.stopGradient(tf.reshape(weights, tf.constant(new long[] {rows})));
     Operand<T> weightSum = tf.math.maximum(tf.sum(w, tf.constant(0)), ctx.constant(1e-8));
     Operand<T> ce = tf.math.div(tf.sum(tf.math.mul(nll, w), tf.constant(0)), weightSum);
     Operand<T> z = tf.math.div(tf.sum(tf.math.mul(tf.math.square(logZ), w), tf.constant(0)), weightSum);

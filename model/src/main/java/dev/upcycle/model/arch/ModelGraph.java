@@ -51,6 +51,9 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
       this.outputs = Models.forward(ctx.scope("model"), spec, inputs);
       this.loss = Models.loss(ctx.scope("loss"), spec, inputs, outputs, Losses.DEFAULT_Z_LOSS, 0);
       this.totalLoss = Models.totalLoss(ctx.scope("loss"), spec, loss, outputs);
+      if (withGradients) {
+        dev.upcycle.model.gradients.MissingGradients.registerAll();
+      }
       this.gradients = withGradients
           ? graph.addGradients(totalLoss.asOutput(),
               store.values().stream().map(Operand::asOutput).toArray(Output[]::new))

@@ -34,6 +34,7 @@ public final class VariableStore<T extends TFloating> {
   private final Class<T> dtype;
   private final long seed;
   private final Map<String, ModelVariable<T>> variables = new LinkedHashMap<>();
+  private final Map<String, Operand<T>> bound = new LinkedHashMap<>();
 
   public VariableStore(Ops tf, Class<T> dtype, long seed) {
     this.tf = checkNotNull(tf, "ops");
@@ -51,6 +52,13 @@ public final class VariableStore<T extends TFloating> {
    */
   public Operand<T> get(String name, long[] shape, Initializer init) {
     checkNotNull(name, "variable name");
+    Operand<T> external = bound.get(name);
+    if (external != null) {
+      long[] have = external.shape().asArray();
+      checkArgument(Arrays.equals(have, shape), "operand bound to %s has shape %s; requested %s", name,
+          Arrays.toString(have), Arrays.toString(shape));
+      return external;
+    }
     ModelVariable<T> existing = variables.get(name);
     if (existing != null) {
       checkArgument(Arrays.equals(existing.shape(), shape),
@@ -109,6 +117,16 @@ public final class VariableStore<T extends TFloating> {
     Operand<TInt64> seeds = vt.constant(new long[] {seed, nameHash});
     Operand<T> unit = vt.random.statelessRandomNormal(dims, seeds, dtype);
     return vt.math.mul(unit, vt.dtypes.cast(vt.constant(std), dtype));
+  }
+
+  /**
+   * Makes builders use {@code value} (e.g. a placeholder) for parameter {@code name} instead of a
+   * variable. Used to differentiate a layer with respect to its weights as plain inputs.
+   */
+  public VariableStore<T> bind(String name, Operand<T> value) {
+    checkArgument(!variables.containsKey(name), "%s is already a variable", name);
+    bound.put(name, checkNotNull(value, "value for %s", name));
+    return this;
   }
 
   /** Variables in creation order. */

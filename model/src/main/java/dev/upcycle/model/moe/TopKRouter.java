@@ -88,7 +88,7 @@ public final class TopKRouter implements Router {
         tf.constant(new int[] {groups, experts, cap + 1}));
     Operand<TInt32> occupant = tf.math.sub(tf.slice(buffer, tf.constant(new int[] {0, 0, 0}),
         tf.constant(new int[] {groups, experts, cap})), tf.constant(1)); // [G, E, C], -1 when empty
-    Operand<T> filled = tf.dtypes.cast(tf.math.greaterEqual(occupant, tf.constant(0)), ctx.dtype());
+    Operand<T> filled = tf.stopGradient(tf.dtypes.cast(tf.math.greaterEqual(occupant, tf.constant(0)), ctx.dtype()));
     Operand<TInt32> tokenIndex = tf.math.maximum(occupant, tf.constant(0));
     Operand<T> combine = tf.math.mul(RouterMath.probsAtSlots(ctx, probs, tokenIndex), filled);
     if (config.renormalize()) {

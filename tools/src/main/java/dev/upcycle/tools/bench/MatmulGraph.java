@@ -1,5 +1,7 @@
 package dev.upcycle.tools.bench;
 
+import dev.upcycle.model.graph.SessionConfigs;
+
 import static com.google.common.base.Preconditions.checkArgument;
 
 import java.util.Random;

@@ -1,5 +1,7 @@
 package dev.upcycle.tools.bench;
 
+import dev.upcycle.model.graph.SessionConfigs;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
