@@ -74,13 +74,6 @@ final class PrecompiledCharsMap {
     return longest;
   }
 
-  /** Appends the NUL-terminated replacement string at {@code offset} to {@code out}. */
-  void appendReplacement(int offset, ByteSink out) {
-    for (int i = offset; i < normalized.length && normalized[i] != 0; i++) {
-      out.add(normalized[i]);
-    }
-  }
-
   /** Length in bytes of the replacement string at {@code offset}. */
   int replacementLength(int offset) {
     int i = offset;
