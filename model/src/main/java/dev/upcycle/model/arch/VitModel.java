@@ -67,7 +67,7 @@ public final class VitModel {
     }
     x = Norms.layerNorm(ectx, "encoder/encoder_norm", x);
     Operand<T> pooled = c.pooling() == VitConfig.Pooling.CLS
-        ? tf.squeeze(tf.slice(x, tf.constant(new long[] {0, 0, 0}), tf.constant(new long[] {batch, 1, d})),
+        ? tf.squeeze(tf.slice(x, tf.constant(new int[] {0, 0, 0}), tf.constant(new int[] {(int) batch, 1, (int) d})),
             org.tensorflow.op.core.Squeeze.axis(List.of(1L)))
         : tf.math.mean(x, tf.constant(1));
     Operand<T> logits = Dense.apply(ctx, "head", pooled, c.numClasses(), true, Initializer.fanIn(1.0));
