@@ -2,6 +2,7 @@ package dev.upcycle.tools;
 
 import dev.upcycle.tools.cli.BenchCommand;
 import dev.upcycle.tools.cli.CeilingBenchCommand;
+import dev.upcycle.tools.cli.DemoCommand;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
 import java.util.List;
@@ -34,7 +35,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
 public final class Main {
 
   /** Top-level subcommands, in help order. New commands are registered here and only here. */
-  public static final List<Class<?>> COMMANDS = List.of(BenchCommand.class);
+  public static final List<Class<?>> COMMANDS = List.of(DemoCommand.class, BenchCommand.class);
 
   /** Subcommands of {@code upcycle bench}, in help order. */
   public static final List<Class<?>> BENCHES = List.of(CeilingBenchCommand.class);
