@@ -3,6 +3,7 @@ package dev.upcycle.tools;
 import dev.upcycle.tools.cli.BenchCommand;
 import dev.upcycle.tools.cli.CeilingBenchCommand;
 import dev.upcycle.tools.cli.DemoCommand;
+import dev.upcycle.tools.cli.ModelBenchCommand;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
 import java.util.List;
@@ -38,7 +39,7 @@ public final class Main {
   public static final List<Class<?>> COMMANDS = List.of(DemoCommand.class, BenchCommand.class);
 
   /** Subcommands of {@code upcycle bench}, in help order. */
-  public static final List<Class<?>> BENCHES = List.of(CeilingBenchCommand.class);
+  public static final List<Class<?>> BENCHES = List.of(CeilingBenchCommand.class, ModelBenchCommand.class);
 
   /** Environment variable that turns on stack traces like {@code --verbose}. */
   public static final String DEBUG_ENV = "UPCYCLE_DEBUG";

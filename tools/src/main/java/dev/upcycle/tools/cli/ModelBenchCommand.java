@@ -1,0 +1,34 @@
+package dev.upcycle.tools.cli;
+
+import dev.upcycle.tools.bench.ModelBenchmark;
+import dev.upcycle.tools.bench.Timing;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code upcycle bench model}: MLP block and whole-model step times vs the matmul ceiling. */
+@Command(name = "model", description = "Time dense vs MoE MLP blocks and a t5-small-sized model, XLA on/off (JSON).")
+public final class ModelBenchCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+  boolean help;
+
+  @Option(names = "--repeats", defaultValue = "5", description = "Timed steps per variant (median). Default: ${DEFAULT-VALUE}.")
+  int repeats;
+
+  @Option(names = "--tokens", defaultValue = "4096", description = "Tokens in the block benchmark. Default: ${DEFAULT-VALUE}.")
+  int tokens;
+
+  @Override
+  public Integer call() {
+    ModelBenchmark.Options d = ModelBenchmark.defaults();
+    ModelBenchmark.Options o = new ModelBenchmark.Options(tokens, d.d(), d.dFf(), d.experts(), d.modelBatch(),
+        d.modelInputLength(), d.modelTargetLength(), new Timing(2, repeats));
+    ModelBenchmark.run(o, msg -> System.err.println("bench model: " + msg)).print(spec.commandLine().getOut());
+    return 0;
+  }
+}
