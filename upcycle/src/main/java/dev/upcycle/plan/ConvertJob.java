@@ -124,6 +124,7 @@ public final class ConvertJob {
       if (dryRun) {
         return new ConvertResult(plan, report, false, null, step, 0, 0, 0, Duration.between(start, Instant.now()));
       }
+      Files.createDirectories(target.getParent());
       removeStaleStaging(target);
       Path staging = Files.createDirectory(target.resolveSibling(
           "." + target.getFileName() + ".convert-" + ProcessHandle.current().pid() + "-" + randomSuffix()));
@@ -273,11 +274,8 @@ public final class ConvertJob {
           continue;
         }
         long pid = Long.parseLong(m.group(2));
-        if (pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-          continue; // another live conversion owns it
-        }
-        if (pid == ProcessHandle.current().pid()) {
-          continue; // a concurrent job of this process
+        if (pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+          continue; // a live conversion (maybe a concurrent job of this process) owns it
         }
         deleteTree(p);
         removed++;
