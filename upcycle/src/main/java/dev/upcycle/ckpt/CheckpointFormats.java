@@ -1,0 +1,157 @@
+package dev.upcycle.ckpt;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.upcycle.ckpt.names.MeshTfNames;
+import dev.upcycle.ckpt.names.NameMap;
+import dev.upcycle.ckpt.names.T5xNames;
+import dev.upcycle.ckpt.names.Tf2ObjectGraphNames;
+import dev.upcycle.ckpt.t5x.T5xCheckpointReader;
+import dev.upcycle.ckpt.tf.TfBundleReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * Opens any supported dense checkpoint under canonical names (DESIGN.md §3), deciding format and
+ * naming from what is on disk:
+ * <ul>
+ *   <li>format: a T5X folder (msgpack file {@code checkpoint} that is not a TF state file) or a
+ *       TF tensor bundle (prefix, {@code .index}, folder with a {@code checkpoint} state file, or
+ *       a SavedModel folder with {@code variables/});
+ *   <li>naming, unless a user map is given: T5X → strip {@code target/}; TF2 object graph (names
+ *       ending in {@code /.ATTRIBUTES/VARIABLE_VALUE}) → strip the suffix; Mesh-TF T5 (names like
+ *       {@code encoder/block_000/...} or {@code shared/embedding}) → {@link MeshTfNames};
+ *       Tensor2Tensor {@code transformer/body/...} → the shipped {@code t2t-transformer.map};
+ *       anything else is taken as canonical already.
+ * </ul>
+ * A user map replaces the built-in naming and applies to the names as the format stores them
+ * (for T5X: with {@code target/}). Names it does not match are kept out of the reader's listing and
+ * reported by {@link RenamingReader#unmapped()} (a plan check then refuses to convert).
+ */
+public final class CheckpointFormats {
+
+  /** Naming labels. */
+  public static final String CANONICAL = "canonical";
+  public static final String T5X = "t5x";
+  public static final String TF2_OBJECT_GRAPH = "tf2-object-graph";
+  public static final String MESH_TF = "mesh-tf-t5";
+  public static final String T2T = "t2t-transformer";
+  public static final String USER_MAP = "user-map";
+
+  private static final Pattern MESH_TF_NAME =
+      Pattern.compile("(encoder|decoder)/block_\\d{3}/.*|shared/embedding(_slot_v.*)?");
+  private static final String TF2_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE";
+  private static final NameMap IDENTITY = NameMap.of(NameMap.Rule.map("(.*)", "$1"));
+
+  /**
+   * What {@link #open} found: format and naming, the file whose digest identifies the source
+   * (bundle {@code .index} or T5X msgpack), counts, and the names kept out.
+   *
+   * @param placeholders Orbax placeholders of a T5X source (name → reference), not readable
+   */
+  public record Detected(String format, String naming, Path source, Path indexFile, int stored, int mapped,
+      List<String> dropped, List<String> unmapped, Map<String, String> placeholders) {
+
+    public Detected {
+      dropped = List.copyOf(dropped);
+      unmapped = List.copyOf(unmapped);
+      placeholders = Map.copyOf(placeholders);
+    }
+
+    /** One line: {@code tf-bundle, naming mesh-tf-t5: 120 stored, 118 mapped, 2 dropped, 0 unmapped}. */
+    public String describe() {
+      return format + ", naming " + naming + ": " + stored + " stored, " + mapped + " mapped, " + dropped.size()
+          + " dropped, " + unmapped.size() + " unmapped" + (placeholders.isEmpty() ? ""
+              : ", " + placeholders.size() + " Orbax placeholders (not readable)");
+    }
+  }
+
+  private CheckpointFormats() {}
+
+  /**
+   * Opens {@code path} with canonical names.
+   *
+   * @throws CheckpointFormatException when the path holds no supported checkpoint
+   */
+  public static RenamingReader open(Path path, Optional<NameMap> userMap) throws IOException {
+    checkNotNull(path, "path");
+    checkNotNull(userMap, "userMap");
+    if (!Files.exists(path) && !Files.exists(path.resolveSibling(path.getFileName() + ".index"))) {
+      throw new NoSuchFileException(path.toString(), null, "no checkpoint here");
+    }
+    CheckpointReader inner = openStored(path);
+    try {
+      if (userMap.isPresent()) {
+        return new RenamingReader(inner, userMap.get(), USER_MAP);
+      }
+      if (inner instanceof T5xCheckpointReader) {
+        return new RenamingReader(inner, T5xNames.fromT5x(), T5X);
+      }
+      List<String> names = inner.tensors().stream().map(TensorInfo::name).toList();
+      if (names.stream().anyMatch(n -> n.endsWith(TF2_SUFFIX))) {
+        return new RenamingReader(inner, Tf2ObjectGraphNames.nameMap(), TF2_OBJECT_GRAPH);
+      }
+      if (names.stream().anyMatch(n -> MESH_TF_NAME.matcher(n).matches())) {
+        return new RenamingReader(inner, MeshTfNames.nameMap(), MESH_TF);
+      }
+      if (names.stream().anyMatch(n -> n.startsWith("transformer/body/"))) {
+        return new RenamingReader(inner, NameMap.resource("t2t-transformer.map"), T2T);
+      }
+      return new RenamingReader(inner, IDENTITY, CANONICAL);
+    } catch (IOException | RuntimeException e) {
+      inner.close();
+      throw e;
+    }
+  }
+
+  /** Opens {@code path} with the names as stored: T5X or TF bundle. */
+  public static CheckpointReader openStored(Path path) throws IOException {
+    checkNotNull(path, "path");
+    if (isT5x(path)) {
+      return T5xCheckpointReader.open(path);
+    }
+    if (TfBundleReader.looksLike(path)) {
+      return TfBundleReader.open(path);
+    }
+    throw new CheckpointFormatException(path, null, "no supported checkpoint found: expected a TF tensor bundle"
+        + " (prefix, .index file, folder with a 'checkpoint' state file, SavedModel folder with variables/)"
+        + " or a T5X checkpoint folder (msgpack file 'checkpoint')");
+  }
+
+  /** What {@link #open} detected about a reader it returned. */
+  public static Detected detected(RenamingReader reader) {
+    CheckpointReader inner = reader.inner();
+    Path index = inner.source();
+    Map<String, String> placeholders = Map.of();
+    if (inner instanceof TfBundleReader tf) {
+      index = tf.prefix().resolveSibling(tf.prefix().getFileName() + ".index");
+    } else if (inner instanceof T5xCheckpointReader t5x) {
+      index = t5x.source().resolve(T5xCheckpointReader.MSGPACK_FILE);
+      placeholders = t5x.placeholders();
+    }
+    return new Detected(inner.format(), reader.naming(), inner.source(), index, inner.tensors().size(),
+        reader.tensors().size(), reader.dropped().stream().map(e -> e.stored().name()).toList(),
+        reader.unmapped().stream().map(e -> e.stored().name()).toList(), placeholders);
+  }
+
+  /** A folder (or file) holding a T5X msgpack {@code checkpoint} (not a TF text state file). */
+  static boolean isT5x(Path path) {
+    Path file = Files.isDirectory(path) ? path.resolve(T5xCheckpointReader.MSGPACK_FILE) : path;
+    if (!Files.isRegularFile(file) || !file.getFileName().toString().equals(T5xCheckpointReader.MSGPACK_FILE)) {
+      return false;
+    }
+    try (var in = Files.newInputStream(file)) {
+      int b = in.read();
+      // a msgpack map starts with 0x80-0x8f, 0xde or 0xdf; a TF state file with 'm' (model_checkpoint_path)
+      return b >= 0x80 && b <= 0x8f || b == 0xde || b == 0xdf;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+}

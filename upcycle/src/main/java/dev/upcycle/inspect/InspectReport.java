@@ -1,0 +1,126 @@
+package dev.upcycle.inspect;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.upcycle.ckpt.CheckpointFormats;
+import dev.upcycle.ckpt.RenamingReader;
+import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.ckpt.names.NameMap;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * What {@code upcycle inspect} shows about a checkpoint: format and naming, the architecture, and
+ * every tensor under its canonical name with dtype, shape and bytes, plus totals; names the naming
+ * dropped or could not map and Orbax placeholders are listed too. {@link #format()} gives text,
+ * {@link #toJson()} JSON.
+ */
+public record InspectReport(CheckpointFormats.Detected detected, Architecture architecture, List<Entry> tensors,
+    long totalElements, long totalBytes) {
+
+  /** One tensor. Bytes are -1 for strings. */
+  public record Entry(String name, String dtype, long[] shape, long elements, long bytes) {
+    public Entry {
+      shape = shape.clone();
+    }
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  public InspectReport {
+    checkNotNull(detected, "detected");
+    checkNotNull(architecture, "architecture");
+    tensors = List.copyOf(tensors);
+  }
+
+  /** Opens {@code path} (see {@link CheckpointFormats#open}) and describes it; reads no tensor data. */
+  public static InspectReport of(Path path, Optional<NameMap> userMap) throws IOException {
+    try (RenamingReader reader = CheckpointFormats.open(path, userMap)) {
+      List<TensorInfo> infos = reader.tensors();
+      List<Entry> entries = infos.stream().map(t -> new Entry(t.name(), t.dtype().numpyName(), t.shape(),
+          t.numElements(), t.byteSize())).toList();
+      long elements = infos.stream().mapToLong(TensorInfo::numElements).sum();
+      long bytes = infos.stream().mapToLong(t -> Math.max(0, t.byteSize())).sum();
+      return new InspectReport(CheckpointFormats.detected(reader), ArchitectureDetector.detect(infos), entries,
+          elements, bytes);
+    }
+  }
+
+  /** Human-readable text: header, architecture, one line per tensor, totals, excluded names. */
+  public String format() {
+    StringBuilder sb = new StringBuilder();
+    sb.append("source: ").append(detected.source()).append('\n');
+    sb.append("format: ").append(detected.describe()).append('\n');
+    sb.append("architecture: ").append(architecture.describe()).append('\n');
+    int width = tensors.stream().mapToInt(e -> e.name().length()).max().orElse(10);
+    for (Entry e : tensors) {
+      sb.append(String.format(Locale.ROOT, "  %-" + width + "s  %-8s %-20s %14d bytes%n", e.name(), e.dtype(),
+          Arrays.toString(e.shape()), e.bytes()));
+    }
+    sb.append(String.format(Locale.ROOT, "total: %d tensors, %d elements, %d bytes (%.1f MiB)%n", tensors.size(),
+        totalElements, totalBytes, totalBytes / 1048576.0));
+    detected.dropped().forEach(n -> sb.append("  dropped by naming: ").append(n).append('\n'));
+    detected.unmapped().forEach(n -> sb.append("  unmapped: ").append(n).append('\n'));
+    detected.placeholders().forEach((n, ref) -> sb.append("  placeholder: ").append(n).append(" = ").append(ref)
+        .append('\n'));
+    return sb.toString();
+  }
+
+  /** The report as a JSON object. */
+  public ObjectNode toJsonTree() {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("source", detected.source().toString());
+    root.put("format", detected.format());
+    root.put("naming", detected.naming());
+    ObjectNode arch = root.putObject("architecture");
+    arch.put("kind", architecture.kind().name().toLowerCase(Locale.ROOT));
+    arch.put("summary", architecture.describe());
+    arch.put("d_model", architecture.dModel());
+    arch.put("d_ff", architecture.dFf());
+    arch.put("heads", architecture.heads());
+    arch.put("inner_dim", architecture.innerDim());
+    arch.put("encoder_layers", architecture.encoderLayers());
+    arch.put("decoder_layers", architecture.decoderLayers());
+    arch.put("vocab", architecture.vocab());
+    arch.put("patch", architecture.patch());
+    arch.put("image_size", architecture.imageSize());
+    arch.put("channels", architecture.channels());
+    arch.put("classes", architecture.classes());
+    arch.set("moe_layers", JSON.valueToTree(architecture.moeLayers()));
+    ArrayNode list = root.putArray("tensors");
+    for (Entry e : tensors) {
+      ObjectNode n = list.addObject();
+      n.put("name", e.name());
+      n.put("dtype", e.dtype());
+      ArrayNode shape = n.putArray("shape");
+      Arrays.stream(e.shape()).forEach(shape::add);
+      n.put("elements", e.elements());
+      n.put("bytes", e.bytes());
+    }
+    ObjectNode totals = root.putObject("totals");
+    totals.put("tensors", tensors.size());
+    totals.put("elements", totalElements);
+    totals.put("bytes", totalBytes);
+    root.set("dropped", JSON.valueToTree(detected.dropped()));
+    root.set("unmapped", JSON.valueToTree(detected.unmapped()));
+    root.set("placeholders", JSON.valueToTree(detected.placeholders()));
+    return root;
+  }
+
+  public String toJson() {
+    try {
+      return JSON.writeValueAsString(toJsonTree());
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write the inspect report as JSON", e);
+    }
+  }
+}

@@ -1,0 +1,333 @@
+package dev.upcycle.plan;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.upcycle.ckpt.CheckpointFormats;
+import dev.upcycle.ckpt.CheckpointWriter;
+import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.RawTensor;
+import dev.upcycle.ckpt.RenamingReader;
+import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.ckpt.names.NameMap;
+import dev.upcycle.ckpt.names.T5xNames;
+import dev.upcycle.ckpt.t5x.T5xCheckpointWriter;
+import dev.upcycle.ckpt.tf.TfBundleWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Converts a dense checkpoint into an MoE checkpoint on disk, streaming one tensor at a time: open
+ * the source under canonical names ({@link CheckpointFormats}), build and check the plan (nothing
+ * is written when the check fails or on a dry run), then read each source tensor, make its target
+ * ({@link ExpertTensors}) and hand it to the writer.
+ *
+ * <p><b>Atomic output.</b> Everything goes to a staging folder beside {@code to},
+ * {@code .<name>.convert-<pid>-<random>/}: the writer commits {@code out/} there (a TF bundle
+ * {@code out/model.ckpt-<step>.*} + {@code checkpoint} state file, or T5X {@code
+ * out/checkpoint_<step>/}), {@code provenance.json} is written into {@code out/}, and {@code out}
+ * is renamed to {@code to} in one atomic move; the staging folder is then removed. Any error
+ * removes it too, so {@code to} either holds the complete result or does not exist. A process
+ * killed outright (kill -9) leaves its staging folder behind: the next run for the same {@code to}
+ * removes staging folders whose process is no longer alive.
+ *
+ * <p>An existing {@code to} without {@code overwrite} is an error before any work. With it, the
+ * old folder is moved into the staging folder, the new one moved into place, then the old one
+ * deleted.
+ */
+public final class ConvertJob {
+
+  /** The TF Java version the project is built against (recorded in provenance). */
+  public static final String TENSORFLOW_JAVA_VERSION = "1.1.0";
+  /** The provenance file written into the output folder. */
+  public static final String PROVENANCE_FILE = "provenance.json";
+
+  private static final Pattern STAGING = Pattern.compile("\\.(.+)\\.convert-(\\d+)-[0-9a-f]+");
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** Opens the writer that produces {@code folder} (which does not exist yet) on commit. */
+  @FunctionalInterface
+  public interface WriterFactory {
+    CheckpointWriter open(Path folder, long step, UpcycleOptions.OutputFormat format) throws IOException;
+  }
+
+  /** TF: {@code TfBundleWriter} with prefix {@code folder/model.ckpt-<step>}; T5X: {@code folder/checkpoint_<step>}. */
+  public static final WriterFactory DEFAULT_WRITERS = (folder, step, format) -> switch (format) {
+    case TF -> TfBundleWriter.create(folder.resolve("model.ckpt-" + step), false);
+    case T5X -> new T5xNamingWriter(T5xCheckpointWriter.create(T5xCheckpointWriter.checkpointDir(folder, step), false));
+  };
+
+  private final WriterFactory writers;
+
+  public ConvertJob(WriterFactory writers) {
+    this.writers = checkNotNull(writers, "writers");
+  }
+
+  /** {@link #convert} with the default writers. */
+  public static ConvertResult run(Path from, Path to, UpcycleOptions options, Optional<NameMap> userMap,
+      boolean dryRun, boolean overwrite, ProgressListener progress) throws IOException {
+    return new ConvertJob(DEFAULT_WRITERS).convert(from, to, options, userMap, dryRun, overwrite, progress);
+  }
+
+  /**
+   * Converts {@code from} into the folder {@code to}.
+   *
+   * @throws FileAlreadyExistsException when {@code to} exists and {@code overwrite} is false
+   * @throws PlanCheckException when the plan fails its check (nothing written)
+   * @throws IOException when reading or writing fails (nothing left at {@code to})
+   */
+  public ConvertResult convert(Path from, Path to, UpcycleOptions options, Optional<NameMap> userMap,
+      boolean dryRun, boolean overwrite, ProgressListener progress) throws IOException {
+    checkNotNull(from, "from");
+    checkNotNull(to, "to");
+    checkNotNull(options, "options");
+    checkNotNull(userMap, "userMap");
+    checkNotNull(progress, "progress");
+    Instant start = Instant.now();
+    Path target = to.toAbsolutePath().normalize();
+    checkArgument(target.getParent() != null && target.getFileName() != null, "output %s must be a folder below the root",
+        to);
+    checkArgument(!from.toAbsolutePath().normalize().startsWith(target),
+        "output %s would contain or replace the source %s", to, from);
+    if (!dryRun && Files.exists(target) && !overwrite) {
+      throw new FileAlreadyExistsException(target.toString(), null,
+          "output folder already exists; pass overwrite to replace it and everything in it");
+    }
+    try (RenamingReader reader = CheckpointFormats.open(from, userMap)) {
+      UpcyclePlan plan = PlanBuilder.build(reader, options);
+      PlanReport report = PlanCheck.check(plan);
+      progress.planned(plan, report);
+      report.orThrow();
+      long step = readStep(reader);
+      if (dryRun) {
+        return new ConvertResult(plan, report, false, null, step, 0, 0, 0, Duration.between(start, Instant.now()));
+      }
+      Files.createDirectories(target.getParent());
+      removeStaleStaging(target);
+      Path staging = Files.createDirectory(target.resolveSibling(
+          "." + target.getFileName() + ".convert-" + ProcessHandle.current().pid() + "-" + randomSuffix()));
+      try {
+        Path out = staging.resolve("out");
+        int written = 0;
+        long bytesWritten = 0;
+        long bytesRead = 0;
+        int total = plan.targets().size();
+        try (CheckpointWriter writer = writers.open(out, step, options.outputFormat())) {
+          for (Rule rule : plan.rules()) {
+            if (rule.kind() == Rule.Kind.DROP) {
+              continue;
+            }
+            RawTensor source = rule.source() == null ? null : reader.read(rule.source().name());
+            if (source != null) {
+              bytesRead += source.info().byteSize();
+              if (!source.info().equals(rule.source())) {
+                throw new IOException(from + ": tensor '" + rule.source().name() + "' reads as " + source.info()
+                    + " but was listed as " + rule.source());
+              }
+            }
+            RawTensor result = switch (rule.kind()) {
+              case COPY -> source.withName(rule.target().name());
+              case TILE, GRANULAR, TILE_SLOT -> ExpertTensors.expand(rule, source, options);
+              case FRESH_ROUTER, FRESH_SLOT -> ExpertTensors.fresh(rule, options);
+              case DROP -> throw new AssertionError();
+            };
+            writer.write(result);
+            written++;
+            bytesWritten += result.info().byteSize();
+            progress.tensorWritten(written, total, result.name(), result.info().byteSize());
+          }
+          writer.commit();
+        }
+        writeProvenance(out, reader, plan, report, step);
+        publish(staging, out, target, overwrite);
+        progress.committed(target);
+        return new ConvertResult(plan, report, true, target, step, written, bytesWritten, bytesRead,
+            Duration.between(start, Instant.now()));
+      } finally {
+        deleteTree(staging);
+      }
+    }
+  }
+
+  /** The step counter's value ({@code state/step}, int32 or int64 scalar), 0 when absent. */
+  static long readStep(RenamingReader reader) throws IOException {
+    Optional<TensorInfo> info = reader.tensors().stream().filter(t -> t.name().equals(PlanBuilder.STEP)).findFirst();
+    if (info.isEmpty()) {
+      return 0;
+    }
+    TensorInfo t = info.get();
+    if (t.numElements() != 1 || t.dtype() != DType.INT32 && t.dtype() != DType.INT64) {
+      throw new IOException(reader.source() + ": step counter " + t + " is not an int32/int64 scalar");
+    }
+    ByteBuffer b = reader.read(t.name()).data().order(ByteOrder.LITTLE_ENDIAN);
+    return t.dtype() == DType.INT32 ? b.getInt(0) : b.getLong(0);
+  }
+
+  private static void publish(Path staging, Path out, Path target, boolean overwrite) throws IOException {
+    syncDir(out);
+    if (!Files.exists(target)) {
+      Files.move(out, target, StandardCopyOption.ATOMIC_MOVE);
+      return;
+    }
+    if (!overwrite) {
+      throw new FileAlreadyExistsException(target.toString(), null, "output folder appeared while converting");
+    }
+    Path old = staging.resolve("old");
+    Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+    try {
+      Files.move(out, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
+      throw e;
+    }
+  }
+
+  private static void writeProvenance(Path out, RenamingReader reader, UpcyclePlan plan, PlanReport report, long step)
+      throws IOException {
+    CheckpointFormats.Detected d = CheckpointFormats.detected(reader);
+    ObjectNode root = JSON.createObjectNode();
+    root.put("tool", "upcycle convert");
+    root.put("project_version", projectVersion());
+    root.put("tensorflow_java", TENSORFLOW_JAVA_VERSION);
+    root.put("created", Instant.now().toString());
+    ObjectNode src = root.putObject("source");
+    src.put("path", d.source().toAbsolutePath().toString());
+    src.put("format", d.format());
+    src.put("naming", d.naming());
+    src.put("digest_file", d.indexFile().getFileName().toString());
+    src.put("sha256", sha256(d.indexFile()));
+    src.put("tensors_stored", d.stored());
+    src.put("tensors_dropped_by_name_map", d.dropped().size());
+    root.set("options", JSON.valueToTree(plan.options().asMap()));
+    ObjectNode p = root.putObject("plan");
+    for (PlanReport.KindTotal k : report.kinds()) {
+      ObjectNode n = p.putObject(k.kind().name().toLowerCase(java.util.Locale.ROOT));
+      n.put("tensors", k.count());
+      n.put("bytes_read", k.bytesRead());
+      n.put("bytes_written", k.bytesWritten());
+    }
+    ObjectNode o = root.putObject("output");
+    o.put("format", plan.options().outputFormat().name().toLowerCase(java.util.Locale.ROOT));
+    o.put("step", step);
+    o.put("tensors", report.targets());
+    o.put("bytes", report.bytesWritten());
+    Path tmp = out.resolve(PROVENANCE_FILE + ".partial");
+    Files.write(tmp, JSON.writeValueAsBytes(root), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    Files.move(tmp, out.resolve(PROVENANCE_FILE), StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** The project version from the jar manifest, else the build's version. */
+  static String projectVersion() {
+    String v = ConvertJob.class.getPackage().getImplementationVersion();
+    return v != null ? v : "0.1.0-SNAPSHOT";
+  }
+
+  static String sha256(Path file) throws IOException {
+    try (InputStream in = Files.newInputStream(file)) {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        md.update(buf, 0, n);
+      }
+      return HexFormat.of().formatHex(md.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 missing from this JVM", e);
+    }
+  }
+
+  /** Removes {@code .<name>.convert-<pid>-*} folders beside {@code target} whose process has ended. */
+  static int removeStaleStaging(Path target) throws IOException {
+    Path parent = target.getParent();
+    if (!Files.isDirectory(parent)) {
+      return 0;
+    }
+    int removed = 0;
+    try (Stream<Path> siblings = Files.list(parent)) {
+      for (Path p : (Iterable<Path>) siblings::iterator) {
+        Matcher m = STAGING.matcher(p.getFileName().toString());
+        if (!m.matches() || !m.group(1).equals(target.getFileName().toString()) || !Files.isDirectory(p)) {
+          continue;
+        }
+        long pid = Long.parseLong(m.group(2));
+        if (pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+          continue; // a live conversion (maybe a concurrent job of this process) owns it
+        }
+        deleteTree(p);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  private static void syncDir(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        if (Files.isRegularFile(p)) {
+          try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+            ch.force(true);
+          }
+        }
+      }
+    }
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  private static String randomSuffix() {
+    byte[] b = new byte[6];
+    new SecureRandom().nextBytes(b);
+    return HexFormat.of().formatHex(b);
+  }
+
+  /** Renames canonical names to T5X's ({@code target/...}, {@code state/...}) on the way in. */
+  private record T5xNamingWriter(T5xCheckpointWriter inner) implements CheckpointWriter {
+    @Override
+    public void write(RawTensor tensor) throws IOException {
+      inner.write(tensor.withName(T5xNames.toT5x().apply(tensor.name()).orElseThrow()));
+    }
+
+    @Override
+    public void commit() throws IOException {
+      inner.commit();
+    }
+
+    @Override
+    public void close() throws IOException {
+      inner.close();
+    }
+  }
+}
