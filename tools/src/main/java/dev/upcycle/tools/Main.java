@@ -2,6 +2,9 @@ package dev.upcycle.tools;
 
 import dev.upcycle.tools.cli.BenchCommand;
 import dev.upcycle.tools.cli.CeilingBenchCommand;
+import dev.upcycle.tools.cli.ConvertBenchCommand;
+import dev.upcycle.tools.cli.ConvertCommand;
+import dev.upcycle.tools.cli.InspectCommand;
 import dev.upcycle.tools.cli.DemoCommand;
 import dev.upcycle.tools.cli.ModelBenchCommand;
 import java.io.PrintWriter;
@@ -36,10 +39,12 @@ import picocli.CommandLine.UnmatchedArgumentException;
 public final class Main {
 
   /** Top-level subcommands, in help order. New commands are registered here and only here. */
-  public static final List<Class<?>> COMMANDS = List.of(DemoCommand.class, BenchCommand.class);
+  public static final List<Class<?>> COMMANDS =
+      List.of(DemoCommand.class, InspectCommand.class, ConvertCommand.class, BenchCommand.class);
 
   /** Subcommands of {@code upcycle bench}, in help order. */
-  public static final List<Class<?>> BENCHES = List.of(CeilingBenchCommand.class, ModelBenchCommand.class);
+  public static final List<Class<?>> BENCHES =
+      List.of(CeilingBenchCommand.class, ModelBenchCommand.class, ConvertBenchCommand.class);
 
   /** Environment variable that turns on stack traces like {@code --verbose}. */
   public static final String DEBUG_ENV = "UPCYCLE_DEBUG";

@@ -1,0 +1,37 @@
+package dev.upcycle.tools.cli;
+
+import dev.upcycle.plan.ConvertBenchmark;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code upcycle bench convert}: conversion throughput vs a plain copy, and peak RSS. */
+@Command(name = "convert", description = "Time converting a T5 v1.1 Base-shaped checkpoint against a plain copy (JSON).")
+public final class ConvertBenchCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+  boolean help;
+
+  @Option(names = "--experts", defaultValue = "8", description = "Experts (8; 32 for the large run). Default: ${DEFAULT-VALUE}.")
+  int experts;
+
+  @Option(names = "--layers", defaultValue = "12", description = "Layers per stack (12 = Base). Default: ${DEFAULT-VALUE}.")
+  int layers;
+
+  @Option(names = "--dir", description = "Scratch folder (needs ~1 GB + E/2 GB). Default: the temp folder.")
+  Path dir;
+
+  @Override
+  public Integer call() throws Exception {
+    ConvertBenchmark.Settings d = ConvertBenchmark.Settings.defaults();
+    ConvertBenchmark.Settings s = new ConvertBenchmark.Settings(experts, layers, dir == null ? d.workParent() : dir,
+        d.childHeap(), false);
+    spec.commandLine().getOut().println(ConvertBenchmark.run(s, System.err).toPrettyString());
+    return 0;
+  }
+}

@@ -1,0 +1,146 @@
+package dev.upcycle.tools.cli;
+
+import dev.upcycle.ckpt.names.NameMap;
+import dev.upcycle.model.SparseLayout;
+import dev.upcycle.model.graph.Initializer;
+import dev.upcycle.plan.ConvertJob;
+import dev.upcycle.plan.ConvertResult;
+import dev.upcycle.plan.PlanReport;
+import dev.upcycle.plan.ProgressListener;
+import dev.upcycle.plan.UpcycleOptions;
+import dev.upcycle.plan.UpcyclePlan;
+import dev.upcycle.tools.progress.Progress;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code upcycle convert}: dense checkpoint → MoE checkpoint, streamed, checked, atomic. */
+@Command(name = "convert", description = "Upcycle a dense checkpoint into an MoE checkpoint.")
+public final class ConvertCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+  boolean help;
+
+  @Option(names = "--from", required = true, paramLabel = "DIR", description = "Dense checkpoint (any readable format).")
+  Path from;
+
+  @Option(names = "--to", required = true, paramLabel = "DIR", description = "Output folder (appears atomically).")
+  Path to;
+
+  @Option(names = "--experts", required = true, paramLabel = "E", description = "Experts per MoE layer.")
+  int experts;
+
+  @Option(names = "--layout", defaultValue = "every_other", paramLabel = "LAYOUT",
+      description = "Sparse layers of every stack: every_other | last_N | 1,3,5 | none. Default: ${DEFAULT-VALUE}.")
+  String layout;
+
+  @Option(names = "--decoder-layout", paramLabel = "LAYOUT", description = "Decoder layout if it differs from --layout.")
+  String decoderLayout;
+
+  @Option(names = "--format", defaultValue = "tf", paramLabel = "tf|t5x", description = "Output format. Default: ${DEFAULT-VALUE}.")
+  String format;
+
+  @Option(names = "--optimizer-state", defaultValue = "reset", paramLabel = "reset|copy",
+      description = "Optimizer slots: reset (fresh) or copy (tiled to the experts). Default: ${DEFAULT-VALUE}.")
+  String optimizerState;
+
+  @Option(names = "--router-init", defaultValue = "normal:0.02", paramLabel = "INIT",
+      description = "Router initializer: normal:STD | fan_in:SCALE | zeros. Default: ${DEFAULT-VALUE}.")
+  String routerInit;
+
+  @Option(names = "--noise", defaultValue = "0", paramLabel = "S", description = "Relative Gaussian noise on expert copies.")
+  double noise;
+
+  @Option(names = "--drop-upcycling", defaultValue = "0", paramLabel = "R",
+      description = "Re-initialise this fraction of each expert's d_ff units (Drop-Upcycling).")
+  double dropUpcycling;
+
+  @Option(names = "--granularity", defaultValue = "1", paramLabel = "G", description = "Split each dense MLP into G finer experts.")
+  int granularity;
+
+  @Option(names = "--map", paramLabel = "FILE", description = "Mapping file (REGEX => NAME | DROP) to canonical names.")
+  Path map;
+
+  @Option(names = "--seed", defaultValue = "0", description = "Seed of routers, noise and dropped units. Default: ${DEFAULT-VALUE}.")
+  long seed;
+
+  @Option(names = "--dry-run", description = "Check the plan and print the report; write nothing.")
+  boolean dryRun;
+
+  @Option(names = "--overwrite", description = "Replace an existing --to folder.")
+  boolean overwrite;
+
+  @Override
+  public Integer call() throws Exception {
+    SparseLayout enc = SparseLayout.parse(layout);
+    SparseLayout dec = decoderLayout == null ? enc : SparseLayout.parse(decoderLayout);
+    UpcycleOptions options = UpcycleOptions.defaults(experts)
+        .withLayouts(enc, dec)
+        .withRouterInit(Initializer.parse(routerInit))
+        .withNoise(noise)
+        .withDropUpcycling(dropUpcycling)
+        .withGranularity(granularity)
+        .withOptimizerState(UpcycleOptions.OptimizerState.valueOf(optimizerState.toUpperCase(Locale.ROOT)))
+        .withSeed(seed)
+        .withOutputFormat(UpcycleOptions.OutputFormat.valueOf(format.toUpperCase(Locale.ROOT)));
+    Optional<NameMap> userMap = map == null ? Optional.empty() : Optional.of(NameMap.load(map));
+    PrintWriter out = spec.commandLine().getOut();
+    Listener listener = new Listener(out, dryRun);
+    ConvertResult result;
+    try {
+      result = ConvertJob.run(from, to, options, userMap, dryRun, overwrite, listener);
+    } finally {
+      listener.close();
+    }
+    if (dryRun) {
+      out.println("dry run: nothing written");
+    } else {
+      out.printf(Locale.ROOT, "wrote %s: %d tensors, %.1f MB, step %d, in %.1f s%n", result.output(),
+          result.tensorsWritten(), result.bytesWritten() / 1e6, result.step(), result.elapsed().toMillis() / 1e3);
+    }
+    return 0;
+  }
+
+  /** Prints the plan report, then drives a progress bar over tensors. */
+  private static final class Listener implements ProgressListener {
+    private final PrintWriter out;
+    private final boolean dryRun;
+    private Progress progress;
+    private long mbDone;
+
+    Listener(PrintWriter out, boolean dryRun) {
+      this.out = out;
+      this.dryRun = dryRun;
+    }
+
+    @Override
+    public void planned(UpcyclePlan plan, PlanReport report) {
+      out.println(report.format());
+      out.flush();
+      if (!dryRun) {
+        progress = Progress.start("convert", plan.targets().size(), "tensors");
+      }
+    }
+
+    @Override
+    public void tensorWritten(int done, int total, String name, long bytes) {
+      if (progress != null) {
+        progress.advance(1);
+      }
+    }
+
+    void close() {
+      if (progress != null) {
+        progress.close();
+      }
+    }
+  }
+}
