@@ -42,7 +42,7 @@ public interface Optimizer {
     List<Op> ops = new ArrayList<>();
     for (int i = 0; i < params.size(); i++) {
       ModelVariable<T> p = params.get(i);
-      ops.addAll(update(tf.withSubScope("update_" + i), state, p.name(), p.handle(), p.value(), grads.get(i),
+      ops.addAll(update(tf, state, p.name(), p.handle(), p.value(), grads.get(i),
           p.shape(), lr, count, dtype));
     }
     return ops;

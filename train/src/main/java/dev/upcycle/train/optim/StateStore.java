@@ -4,8 +4,10 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.collect.ImmutableList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.tensorflow.Operand;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
@@ -44,16 +46,18 @@ public final class StateStore {
   public <T extends TType> StateVariable<T> create(String name, Class<T> type, long[] shape) {
     checkNotNull(name, "state variable name");
     checkArgument(!variables.containsKey(name), "state variable %s created twice", name);
-    Ops vt = tf.withSubScope("state_vars");
-    for (String part : name.split("/")) {
-      vt = vt.withSubScope(part.replaceAll("[^A-Za-z0-9_.-]", "_").replaceFirst("^([^A-Za-z0-9.])", "v$1"));
-    }
+    // Op names spell the variable's path with dots, set by withName only: Ops.withSubScope scans
+    // the whole graph on every call, which is quadratic over hundreds of variables. The canonical
+    // name is the variable's shared_name.
+    String path = "state_vars." + Arrays.stream(name.split("/"))
+        .map(p -> p.replaceAll("[^A-Za-z0-9_.-]", "_"))
+        .collect(Collectors.joining("."));
     Shape s = Shape.of(shape);
-    VarHandleOp handle = vt.withName("handle").varHandleOp(type, s, VarHandleOp.sharedName(name));
-    Operand<T> value = vt.withName("read").readVariableOp(handle, type);
-    AssignVariableOp init = vt.withName("init").assignVariableOp(handle, vt.zeros(vt.constant(shape), type));
-    Placeholder<T> load = vt.withName("load_value").placeholder(type, Placeholder.shape(s));
-    AssignVariableOp loadOp = vt.withName("load").assignVariableOp(handle, load);
+    VarHandleOp handle = tf.withName(path + ".handle").varHandleOp(type, s, VarHandleOp.sharedName(name));
+    Operand<T> value = tf.withName(path + ".read").readVariableOp(handle, type);
+    AssignVariableOp init = tf.withName(path + ".init").assignVariableOp(handle, tf.zeros(tf.constant(shape), type));
+    Placeholder<T> load = tf.withName(path + ".load_value").placeholder(type, Placeholder.shape(s));
+    AssignVariableOp loadOp = tf.withName(path + ".load").assignVariableOp(handle, load);
     StateVariable<T> v = new StateVariable<>(name, type, shape.clone(), handle, value, init, load, loadOp);
     variables.put(name, v);
     return v;

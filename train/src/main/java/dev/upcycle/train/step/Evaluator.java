@@ -3,29 +3,26 @@ package dev.upcycle.train.step;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
-import dev.upcycle.model.ModelSpec;
-import dev.upcycle.model.arch.BatchShape;
-import dev.upcycle.model.arch.Losses;
+import dev.upcycle.model.arch.ModelGraph;
 import dev.upcycle.model.arch.ModelInputs;
-import dev.upcycle.model.arch.ModelOutputs;
-import dev.upcycle.model.arch.Models;
-import dev.upcycle.model.graph.BuildContext;
-import dev.upcycle.model.graph.VariableStore;
+import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.model.graph.SessionConfigs;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
-import org.tensorflow.Session;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
 
 /**
- * Evaluation inside a {@link TrainStep}'s graph and session: a second, non-training forward pass
- * (no dropout, no jitter) whose variables are the train step's own (same resource names), so it
- * always sees the current weights without copying. Reports the loss (cross-entropy + z-loss +
+ * Evaluation of a {@link TrainStep}'s current weights: a second, non-training graph of the same
+ * model (no dropout, no jitter) in its own session, into which {@link #evaluate} first copies every
+ * weight from the train session, one tensor at a time. (A second forward pass inside the train
+ * graph would share the variables without copying, but TF Java's scoped op naming scans the whole
+ * graph per scope, which makes building it there slow.) Reports the loss (cross-entropy + z-loss +
  * MoE terms, as trained) and accuracy: token accuracy over real target tokens (T5, LM) or top-1
  * accuracy over images (ViT), averaged over batches weighted by their token / example counts.
  */
-public final class Evaluator<T extends TFloating> {
+public final class Evaluator<T extends TFloating> implements AutoCloseable {
 
   /**
    * @param loss weighted mean total loss
@@ -35,39 +32,37 @@ public final class Evaluator<T extends TFloating> {
    */
   public record Evaluation(double loss, double crossEntropy, double accuracy, long counted) {}
 
-  private final Session session;
-  private final ModelInputs<T> inputs;
-  private final Operand<T> totalLoss;
-  private final Operand<T> crossEntropy;
+  private final TrainStep<T> step;
+  private final ModelGraph<T> eval;
   private final Operand<T> correct;
   private final Operand<T> weight;
 
   private Evaluator(TrainStep<T> step) {
-    ModelSpec spec = step.model().spec;
-    BatchShape shape = step.model().shape;
-    Class<T> dtype = step.model().store.dtype();
-    Ops tf = step.model().tf.withSubScope("eval");
-    // A store with the same canonical names: its VarHandleOps share the train step's resources.
-    VariableStore<T> shared = new VariableStore<>(tf, dtype, step.options().initSeed());
-    BuildContext<T> ctx = BuildContext.create(tf, shared, false, null);
-    this.inputs = ModelInputs.create(tf, spec, shape, dtype);
-    ModelOutputs<T> out = Models.forward(ctx.scope("model"), spec, inputs);
-    Losses.TokenLoss<T> loss = Models.loss(ctx.scope("loss"), spec, inputs, out, step.options().zLossFactor(),
-        step.options().labelSmoothing());
-    this.totalLoss = Models.totalLoss(ctx.scope("loss"), spec, loss, out);
-    this.crossEntropy = loss.crossEntropy();
-    long[] logitShape = out.logits().shape().asArray();
-    Operand<TInt32> predicted = tf.math.argMax(out.logits(), tf.constant(logitShape.length - 1), TInt32.class);
-    Operand<TInt32> truth = inputs.labels() != null ? inputs.labels() : inputs.targets();
-    Operand<T> w = inputs.labels() != null ? tf.onesLike(tf.dtypes.cast(truth, dtype))
-        : Losses.nonPaddingWeights(ctx, truth);
-    Operand<T> hit = tf.math.mul(tf.dtypes.cast(tf.math.equal(predicted, truth), dtype), w);
-    this.correct = tf.reduceSum(hit, allAxes(tf, logitShape.length - 1));
-    this.weight = tf.reduceSum(w, allAxes(tf, logitShape.length - 1));
-    this.session = step.session();
-    checkArgument(shared.variables().size() == step.model().store.variables().size(),
-        "the eval graph has %s variables, the train graph %s", shared.variables().size(),
-        step.model().store.variables().size());
+    this.step = step;
+    ModelGraph<T> train = step.model();
+    TrainStep.Options o = step.options();
+    this.eval = ModelGraph.build(train.spec, train.shape, train.store.dtype(), false, o.initSeed(), false,
+        SessionConfigs.cpu(o.xla()), o.zLossFactor(), o.labelSmoothing());
+    try {
+      Ops tf = eval.tf.withSubScope("accuracy");
+      ModelInputs<T> inputs = eval.inputs;
+      Class<T> dtype = train.store.dtype();
+      long[] logitShape = eval.outputs.logits().shape().asArray();
+      Operand<TInt32> predicted = tf.math.argMax(eval.outputs.logits(), tf.constant(logitShape.length - 1),
+          TInt32.class);
+      Operand<TInt32> truth = inputs.labels() != null ? inputs.labels() : inputs.targets();
+      Operand<T> w = inputs.labels() != null ? tf.onesLike(tf.dtypes.cast(truth, dtype))
+          : tf.dtypes.cast(tf.math.notEqual(truth, tf.constant(0)), dtype);
+      Operand<T> hit = tf.math.mul(tf.dtypes.cast(tf.math.equal(predicted, truth), dtype), w);
+      this.correct = tf.reduceSum(hit, allAxes(tf, logitShape.length - 1));
+      this.weight = tf.reduceSum(w, allAxes(tf, logitShape.length - 1));
+      checkArgument(eval.store.variables().size() == train.store.variables().size(),
+          "the eval graph has %s variables, the train graph %s", eval.store.variables().size(),
+          train.store.variables().size());
+    } catch (RuntimeException e) {
+      eval.close();
+      throw e;
+    }
   }
 
   private static Operand<TInt32> allAxes(Ops tf, int rank) {
@@ -87,13 +82,15 @@ public final class Evaluator<T extends TFloating> {
   public Evaluation evaluate(BatchSource source, int batches) {
     checkNotNull(source, "source");
     checkArgument(batches >= 1, "batches must be >= 1, got %s", batches);
+    copyWeights();
     double lossSum = 0;
     double ceSum = 0;
     double hits = 0;
     double count = 0;
     for (int i = 0; i < batches; i++) {
       try (Batch b = source.nextBatch(i);
-          Result r = b.feed(session.runner(), inputs).fetch(totalLoss).fetch(crossEntropy).fetch(correct)
+          Result r = b.feed(eval.session.runner(), eval.inputs).fetch(eval.totalLoss).fetch(eval.loss.crossEntropy())
+              .fetch(correct)
               .fetch(weight).run()) {
         double w = TrainStep.scalar(r.get(3));
         lossSum += TrainStep.scalar(r.get(0)) * w;
@@ -104,5 +101,19 @@ public final class Evaluator<T extends TFloating> {
     }
     double denom = Math.max(count, 1e-12);
     return new Evaluation(lossSum / denom, ceSum / denom, hits / denom, Math.round(count));
+  }
+
+  private void copyWeights() {
+    for (ModelVariable<T> v : step.model().store.variables()) {
+      try (Result r = step.session().runner().fetch(v.value()).run()) {
+        ModelVariable<T> target = eval.store.variable(v.name());
+        eval.session.runner().feed(target.loadValue(), r.get(0)).addTarget(target.loadOp()).run();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    eval.close();
   }
 }

@@ -75,6 +75,7 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
   private final Operand<T> gradNorm;
   private final Operand<TBool> gradFinite;
   private final Op train;
+  private final List<Operand<T>> grads;
   private final List<Operand<?>> fetches = new ArrayList<>();
 
   private TrainStep(ModelSpec spec, BatchShape shape, Class<T> dtype, Options options) {
@@ -93,6 +94,7 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
         grads.add(g);
         finite.add(tf.reduceAll(tf.math.isFinite(g), allAxes(tf, params.get(i).shape().length)));
       }
+      this.grads = grads;
       this.gradFinite = tf.withName("grad_finite").stack(finite);
       this.gradNorm = GradientClipping.globalNorm(tf, grads);
       List<Operand<T>> clipped = GradientClipping.clipByGlobalNorm(tf, grads, gradNorm, options.clipNorm(), dtype);
@@ -194,6 +196,25 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
     return run(batch, stepSeed, false).metrics;
   }
 
+  /**
+   * Forward and backward only (no update): the total loss followed by the gradient of every model
+   * variable, in {@code store.variables()} order, as flat doubles. For checks and tools.
+   */
+  public List<double[]> lossAndGradients(Batch batch, long stepSeed) {
+    try (TInt64 seed = TInt64.scalarOf(stepSeed)) {
+      Session.Runner r = batch.feed(model.session.runner(), model.inputs).feed(model.stepSeed, seed);
+      r.fetch(model.totalLoss);
+      grads.forEach(r::fetch);
+      try (Result res = r.run()) {
+        List<double[]> out = new ArrayList<>();
+        for (int i = 0; i < res.size(); i++) {
+          out.add(vector(res.get(i)));
+        }
+        return out;
+      }
+    }
+  }
+
   /** {@link #run} with full tracing; returns the run's metadata (step stats list compiled XLA clusters). */
   public RunMetadata runTraced(Batch batch, long stepSeed) {
     return run(batch, stepSeed, true).metadata;
@@ -253,7 +274,8 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
     int n = (int) t.shape().size();
     double[] out = new double[n];
     for (int i = 0; i < n; i++) {
-      out[i] = t instanceof TFloat32 f ? f.getFloat(i) : ((TFloat64) t).getDouble(i);
+      out[i] = t instanceof TFloat32 ? t.asRawTensor().data().asFloats().getFloat(i)
+          : t.asRawTensor().data().asDoubles().getDouble(i);
     }
     return out;
   }

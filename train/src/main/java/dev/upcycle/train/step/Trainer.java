@@ -71,7 +71,6 @@ public final class Trainer {
     String configJson = config.toJson();
     try (TrainStep<T> step = TrainStep.build(config.modelSpec(), config.batchShape(), dtype, stepOptions(config))) {
       SessionState state = new SessionState(step);
-      Evaluator<T> evaluator = evalSource.isPresent() && config.evalEvery() > 0 ? Evaluator.attach(step) : null;
       step.initialize();
       Optional<Path> latest = resume ? checkpoints.latest() : Optional.empty();
       if (latest.isPresent()) {
@@ -88,7 +87,8 @@ public final class Trainer {
               + " as in T5X)", s, config.trainSteps());
       long tokensPerStep = config.batchShape().tokens();
       StepMetrics last = null;
-      try (MetricsLog metrics = new MetricsLog(runDir, s)) {
+      try (MetricsLog metrics = new MetricsLog(runDir, s);
+          Evaluator<T> evaluator = evalSource.isPresent() && config.evalEvery() > 0 ? Evaluator.attach(step) : null) {
         TrainListener all = metrics.andThen(listener);
         all.onStart(s, config.trainSteps());
         long lastSaved = latest.isPresent() ? s : -1;
