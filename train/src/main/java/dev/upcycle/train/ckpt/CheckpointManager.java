@@ -43,6 +43,9 @@ public final class CheckpointManager {
   private static final String STAGING = ".staging-";
   private static final String DELETING = ".deleting-";
 
+  /** Tensors are moved between the session and the files in groups of at most this many bytes. */
+  static final long GROUP_BYTES = 64L << 20;
+
   private final Path dir;
   private final int keep;
 
@@ -115,9 +118,11 @@ public final class CheckpointManager {
     try (TfBundleWriter w = TfBundleWriter.create(prefix(staging, step), TfBundleWriter.DEFAULT_MAX_SHARD_BYTES,
         false)) {
       int i = 0;
-      for (TensorInfo info : infos) {
-        w.write(state.read(info.name()));
-        progress.tensorWritten(step, ++i, infos.size());
+      for (List<TensorInfo> group : StateTensors.groups(infos, GROUP_BYTES)) {
+        for (var raw : state.read(group.stream().map(TensorInfo::name).toList())) {
+          w.write(raw);
+          progress.tensorWritten(step, ++i, infos.size());
+        }
       }
       w.commit();
     }
@@ -172,6 +177,7 @@ public final class CheckpointManager {
             "does not match the model: %d variable(s) missing%s; %d tensor(s) the model does not have%s",
             missing.size(), preview(missing), unknown.size(), preview(unknown)));
       }
+      List<TensorInfo> present = new ArrayList<>();
       for (TensorInfo want : state.tensors()) {
         TensorInfo have = stored.get(want.name());
         if (have == null) {
@@ -181,8 +187,15 @@ public final class CheckpointManager {
           throw new CheckpointFormatException(prefix, want.name(), String.format("has shape %s; the model expects %s",
               Arrays.toString(have.shape()), Arrays.toString(want.shape())));
         }
-        state.assign(want.name(), reader.read(want.name()));
-        restored.add(want.name());
+        present.add(want);
+      }
+      for (List<TensorInfo> group : StateTensors.groups(present, GROUP_BYTES)) {
+        List<dev.upcycle.ckpt.RawTensor> values = new ArrayList<>();
+        for (TensorInfo t : group) {
+          values.add(reader.read(t.name()));
+          restored.add(t.name());
+        }
+        state.assign(values);
       }
     }
     return new RestoreReport(prefix, restored, fresh, ignored);

@@ -223,9 +223,12 @@ public record TrainConfig(
       node = (ObjectNode) next;
     }
     String leaf = parts[parts.length - 1];
-    if (parts.length == 2 && parts[0].equals("model") && leaf.equals("preset")) {
+    if (parts.length == 2 && parts[0].equals("model")) {
+      // model.preset / model.t5 / model.vit / model.lm name the architecture: they replace the others
+      checkArgument(List.of("preset", "t5", "vit", "lm").contains(leaf),
+          "unknown config key '%s'; known: model.preset, model.t5, model.vit, model.lm", key);
       node.removeAll();
-      node.put("preset", value);
+      node.set(leaf, leaf.equals("preset") ? JsonNodeFactory.instance.textNode(value) : parseLoose(value));
       return;
     }
     JsonNode old = node.get(leaf);

@@ -59,17 +59,32 @@ public final class SessionState implements StateTensors {
   }
 
   @Override
-  public RawTensor read(String name) {
-    try (Result r = session.runner().fetch(entry(name).value()).run()) {
-      return TensorBytes.toRaw(name, r.get(0));
+  public List<RawTensor> read(List<String> names) {
+    Session.Runner runner = session.runner();
+    names.forEach(n -> runner.fetch(entry(n).value()));
+    try (Result r = runner.run()) {
+      List<RawTensor> out = new ArrayList<>();
+      for (int i = 0; i < names.size(); i++) {
+        out.add(TensorBytes.toRaw(names.get(i), r.get(i)));
+      }
+      return out;
     }
   }
 
   @Override
-  public void assign(String name, RawTensor value) {
-    Entry e = entry(name);
-    try (Tensor t = TensorBytes.toTensor(value, e.type())) {
-      session.runner().feed(e.load(), t).addTarget(e.loadOp()).run();
+  public void assign(List<RawTensor> values) {
+    List<Tensor> tensors = new ArrayList<>();
+    try {
+      Session.Runner runner = session.runner();
+      for (RawTensor v : values) {
+        Entry e = entry(v.name());
+        Tensor t = TensorBytes.toTensor(v, e.type());
+        tensors.add(t);
+        runner.feed(e.load(), t).addTarget(e.loadOp());
+      }
+      runner.run();
+    } finally {
+      tensors.forEach(Tensor::close);
     }
   }
 
