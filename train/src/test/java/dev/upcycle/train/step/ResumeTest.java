@@ -108,9 +108,9 @@ class ResumeTest {
   }
 
   private static void assertAllLoad(Path run, TrainConfig config) throws IOException {
-    for (Path folder : new CheckpointManager(run.resolve("checkpoints"), 2).list()) {
-      try (TrainStep<TFloat32> step = TrainStep.build(config.modelSpec(), config.batchShape(), TFloat32.class,
-          Trainer.stepOptions(config)).initialize()) {
+    try (TrainStep<TFloat32> step = TrainStep.build(config.modelSpec(), config.batchShape(), TFloat32.class,
+        Trainer.stepOptions(config)).initialize()) {
+      for (Path folder : new CheckpointManager(run.resolve("checkpoints"), 2).list()) {
         RestoreReport r = CheckpointManager.restore(folder, new SessionState(step));
         assertTrue(r.fresh().isEmpty() && r.ignored().isEmpty(), folder + ": " + r);
         assertEquals(CheckpointManager.stepOf(folder), step.step(), folder.toString());
