@@ -38,7 +38,15 @@ public record MoeSection(int numExperts, String encoderLayout, String decoderLay
   }
 
   public MoeConfig toMoeConfig() {
-    return new MoeConfig(numExperts, encoderRouter.toRouterConfig(), decoderRouter.toRouterConfig(), groupSize,
-        expertDropout, auxLossFactor, routerZLossFactor);
+    return new MoeConfig(numExperts, router("moe.encoder_router", encoderRouter),
+        router("moe.decoder_router", decoderRouter), groupSize, expertDropout, auxLossFactor, routerZLossFactor);
+  }
+
+  private static dev.upcycle.model.RouterConfig router(String key, RouterSection r) {
+    try {
+      return r.toRouterConfig();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
+    }
   }
 }
