@@ -37,7 +37,7 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
   public final Output<?>[] gradients;
 
   private ModelGraph(ModelSpec spec, BatchShape shape, Class<T> dtype, boolean training, long seed,
-      boolean withGradients, ConfigProto config) {
+      boolean withGradients, ConfigProto config, double zLossFactor, double labelSmoothing) {
     this.spec = spec;
     this.shape = shape;
     this.graph = new Graph();
@@ -49,7 +49,7 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
       this.ctx = BuildContext.create(tf, store, training, stepSeed);
       this.inputs = ModelInputs.create(tf, spec, shape, dtype);
       this.outputs = Models.forward(ctx.scope("model"), spec, inputs);
-      this.loss = Models.loss(ctx.scope("loss"), spec, inputs, outputs, Losses.DEFAULT_Z_LOSS, 0);
+      this.loss = Models.loss(ctx.scope("loss"), spec, inputs, outputs, zLossFactor, labelSmoothing);
       this.totalLoss = Models.totalLoss(ctx.scope("loss"), spec, loss, outputs);
       if (withGradients) {
         dev.upcycle.model.gradients.MissingGradients.registerAll();
@@ -68,7 +68,18 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
   /** Builds the model; XLA auto-clustering on or off per {@code xla}. */
   public static <T extends TFloating> ModelGraph<T> build(ModelSpec spec, BatchShape shape, Class<T> dtype,
       boolean training, long seed, boolean withGradients, boolean xla) {
-    return new ModelGraph<>(spec, shape, dtype, training, seed, withGradients, SessionConfigs.cpu(xla));
+    return new ModelGraph<>(spec, shape, dtype, training, seed, withGradients, SessionConfigs.cpu(xla),
+        Losses.DEFAULT_Z_LOSS, 0);
+  }
+
+  /**
+   * Builds the model with an explicit session config and loss settings: logit z-loss factor
+   * ({@link Losses#DEFAULT_Z_LOSS} by default) and label smoothing (0 by default).
+   */
+  public static <T extends TFloating> ModelGraph<T> build(ModelSpec spec, BatchShape shape, Class<T> dtype,
+      boolean training, long seed, boolean withGradients, ConfigProto config, double zLossFactor,
+      double labelSmoothing) {
+    return new ModelGraph<>(spec, shape, dtype, training, seed, withGradients, config, zLossFactor, labelSmoothing);
   }
 
   /** Fresh weights from the seed. */

@@ -5,7 +5,9 @@ import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.VitConfig;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.tensorflow.Operand;
 import org.tensorflow.Session;
@@ -27,6 +29,35 @@ public final class SyntheticBatch implements AutoCloseable {
   private final List<Tensor> values = new ArrayList<>();
 
   public <T extends TFloating> SyntheticBatch(ModelSpec spec, ModelInputs<T> in, BatchShape shape, long seed) {
+    Map<String, Tensor> byName = tensors(spec, shape, in.images() == null ? TFloat32.class
+        : in.images().asOutput().type(), seed);
+    for (Map.Entry<String, Tensor> e : byName.entrySet()) {
+      Operand<?> key = switch (e.getKey()) {
+        case INPUTS -> in.inputs();
+        case DECODER_INPUTS -> in.decoderInputs();
+        case TARGETS -> in.targets();
+        case IMAGES -> in.images();
+        default -> in.labels();
+      };
+      put(key, e.getValue());
+    }
+  }
+
+  /** Feature names of {@link #tensors}, matching the placeholder names of {@link ModelInputs}. */
+  public static final String INPUTS = "inputs";
+  public static final String DECODER_INPUTS = "decoder_inputs";
+  public static final String TARGETS = "targets";
+  public static final String IMAGES = "images";
+  public static final String LABELS = "labels";
+
+  /**
+   * The same random batch as the constructor makes, as tensors by feature name ({@code inputs},
+   * {@code decoder_inputs}, {@code targets} for T5; {@code inputs}, {@code targets} for LM;
+   * {@code images} ({@code imageType}), {@code labels} for ViT), not tied to any graph. The caller
+   * closes the tensors.
+   */
+  public static Map<String, Tensor> tensors(ModelSpec spec, BatchShape shape, Class<?> imageType, long seed) {
+    Map<String, Tensor> out = new LinkedHashMap<>();
     SplittableRandom rnd = new SplittableRandom(seed);
     if (spec.arch() instanceof VitConfig v) {
       int n = shape.batch() * v.imageSize() * v.imageSize() * v.channels();
@@ -35,25 +66,26 @@ public final class SyntheticBatch implements AutoCloseable {
         pixels[i] = gaussian(rnd);
       }
       Shape s = Shape.of(shape.batch(), v.imageSize(), v.imageSize(), v.channels());
-      put(in.images(), floating(in.images().asOutput().type(), s, pixels));
+      out.put(IMAGES, floating(imageType, s, pixels));
       int[] labels = new int[shape.batch()];
       for (int i = 0; i < labels.length; i++) {
         labels[i] = rnd.nextInt(v.numClasses());
       }
-      put(in.labels(), TInt32.vectorOf(labels));
-      return;
+      out.put(LABELS, TInt32.vectorOf(labels));
+      return out;
     }
     int vocab = spec.arch() instanceof T5Config t ? t.vocabSize() : ((LmConfig) spec.arch()).vocabSize();
     int[][] inputs = tokens(rnd, shape.batch(), shape.inputLength(), vocab);
     if (spec.arch() instanceof T5Config) {
       int[][] targets = tokens(rnd, shape.batch(), shape.targetLength(), vocab);
-      put(in.inputs(), TInt32.tensorOf(StdArrays.ndCopyOf(inputs)));
-      put(in.decoderInputs(), TInt32.tensorOf(StdArrays.ndCopyOf(shiftRight(targets))));
-      put(in.targets(), TInt32.tensorOf(StdArrays.ndCopyOf(targets)));
+      out.put(INPUTS, TInt32.tensorOf(StdArrays.ndCopyOf(inputs)));
+      out.put(DECODER_INPUTS, TInt32.tensorOf(StdArrays.ndCopyOf(shiftRight(targets))));
+      out.put(TARGETS, TInt32.tensorOf(StdArrays.ndCopyOf(targets)));
     } else {
-      put(in.inputs(), TInt32.tensorOf(StdArrays.ndCopyOf(shiftRight(inputs))));
-      put(in.targets(), TInt32.tensorOf(StdArrays.ndCopyOf(inputs)));
+      out.put(INPUTS, TInt32.tensorOf(StdArrays.ndCopyOf(shiftRight(inputs))));
+      out.put(TARGETS, TInt32.tensorOf(StdArrays.ndCopyOf(inputs)));
     }
+    return out;
   }
 
   private void put(Operand<?> key, Tensor value) {

@@ -1,0 +1,256 @@
+package dev.upcycle.train.ckpt;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.upcycle.ckpt.CheckpointFormatException;
+import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.ckpt.tf.TfBundleReader;
+import dev.upcycle.ckpt.tf.TfBundleWriter;
+import dev.upcycle.train.optim.StateStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The checkpoints of one run under {@code <run>/checkpoints}: one folder per step,
+ * {@code step_000100/} holding the TF tensor bundle {@code model.ckpt-100.*}, its {@code checkpoint}
+ * state file and {@code config.json} (the resolved run config). A folder appears in one atomic
+ * rename only when complete, so every {@code step_*} folder present is loadable; hidden staging
+ * folders left by a killed job are removed when a manager is opened.
+ */
+public final class CheckpointManager {
+
+  public static final String CONFIG_FILE = "config.json";
+  public static final String BUNDLE_BASENAME = "model.ckpt";
+  private static final Pattern STEP_DIR = Pattern.compile("step_(\\d{6,})");
+  private static final String STAGING = ".staging-";
+  private static final String DELETING = ".deleting-";
+
+  /** Tensors are moved between the session and the files in groups of at most this many bytes. */
+  static final long GROUP_BYTES = 64L << 20;
+
+  private final Path dir;
+  private final int keep;
+
+  /**
+   * @param dir the checkpoints folder (created if missing)
+   * @param keep how many of the newest checkpoints to keep (>= 1)
+   */
+  public CheckpointManager(Path dir, int keep) throws IOException {
+    checkNotNull(dir, "checkpoint folder");
+    checkArgument(keep >= 1, "keep must be >= 1, got %s", keep);
+    this.dir = dir.toAbsolutePath().normalize();
+    this.keep = keep;
+    Files.createDirectories(this.dir);
+    removeLeftovers();
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** The folder name of a step: {@code step_000100}. */
+  public static String folderName(long step) {
+    return String.format("step_%06d", step);
+  }
+
+  /** The bundle prefix inside a step folder: {@code step_000100/model.ckpt-100}. */
+  public static Path prefix(Path stepFolder, long step) {
+    return stepFolder.resolve(BUNDLE_BASENAME + "-" + step);
+  }
+
+  /** Complete checkpoint folders, oldest step first. */
+  public List<Path> list() throws IOException {
+    List<Path> out = new ArrayList<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      for (Path p : ds) {
+        if (Files.isDirectory(p) && STEP_DIR.matcher(p.getFileName().toString()).matches()) {
+          out.add(p);
+        }
+      }
+    }
+    out.sort(Comparator.comparingLong(CheckpointManager::stepOf));
+    return out;
+  }
+
+  /** The newest complete checkpoint folder. */
+  public Optional<Path> latest() throws IOException {
+    List<Path> all = list();
+    return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+  }
+
+  /** The step a {@code step_NNNNNN} folder holds. */
+  public static long stepOf(Path folder) {
+    Matcher m = STEP_DIR.matcher(folder.getFileName().toString());
+    checkArgument(m.matches(), "%s is not a step_NNNNNN checkpoint folder", folder);
+    return Long.parseLong(m.group(1));
+  }
+
+  /**
+   * Writes every tensor of {@code state} plus {@code configJson} as checkpoint {@code step}, then
+   * deletes all but the newest {@code keep}. An existing folder for the same step is replaced.
+   *
+   * @return the published folder
+   */
+  public Path save(long step, StateTensors state, String configJson, WriteProgress progress) throws IOException {
+    checkArgument(step >= 0, "step must be >= 0, got %s", step);
+    Path target = dir.resolve(folderName(step));
+    Path staging = dir.resolve(STAGING + folderName(step) + "-" + HexFormat.of().formatHex(
+        SecureRandom.getSeed(4)));
+    List<TensorInfo> infos = state.tensors();
+    try (TfBundleWriter w = TfBundleWriter.create(prefix(staging, step), TfBundleWriter.DEFAULT_MAX_SHARD_BYTES,
+        false)) {
+      int i = 0;
+      for (List<TensorInfo> group : StateTensors.groups(infos, GROUP_BYTES)) {
+        for (var raw : state.read(group.stream().map(TensorInfo::name).toList())) {
+          w.write(raw);
+          progress.tensorWritten(step, ++i, infos.size());
+        }
+      }
+      w.commit();
+    }
+    Path tmpConfig = staging.resolve(CONFIG_FILE + ".tmp");
+    Files.writeString(tmpConfig, configJson, StandardCharsets.UTF_8);
+    Files.move(tmpConfig, staging.resolve(CONFIG_FILE), StandardCopyOption.ATOMIC_MOVE);
+    if (Files.exists(target)) {
+      deleteTree(target);
+    }
+    Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+    List<Path> all = list();
+    for (int k = 0; k < all.size() - keep; k++) {
+      deleteTree(all.get(k));
+    }
+    return target;
+  }
+
+  /**
+   * Restores {@code state} from a checkpoint: a step folder, a folder with a {@code checkpoint}
+   * state file, or a bundle prefix. Every required tensor (model weight) must be present with the
+   * graph's shape; optional ones (slots, step) that are missing keep their fresh values; optimizer
+   * state the run does not have is ignored; any other extra tensor is an error.
+   */
+  public static RestoreReport restore(Path checkpoint, StateTensors state) throws IOException {
+    checkNotNull(checkpoint, "checkpoint");
+    Path prefix = TfBundleReader.resolvePrefix(checkpoint).orElseThrow(() -> new CheckpointFormatException(
+        checkpoint, null, "no TF tensor bundle (.index file or checkpoint state file) found"));
+    List<String> restored = new ArrayList<>();
+    List<String> fresh = new ArrayList<>();
+    List<String> ignored = new ArrayList<>();
+    try (TfBundleReader reader = TfBundleReader.open(prefix)) {
+      Map<String, TensorInfo> stored = new HashMap<>();
+      reader.tensors().forEach(t -> stored.put(t.name(), t));
+      Map<String, TensorInfo> wanted = new HashMap<>();
+      state.tensors().forEach(t -> wanted.put(t.name(), t));
+      List<String> missing = new ArrayList<>();
+      List<String> unknown = new ArrayList<>();
+      for (TensorInfo want : state.tensors()) {
+        if (!stored.containsKey(want.name())) {
+          (state.required(want.name()) ? missing : fresh).add(want.name());
+        }
+      }
+      for (String name : stored.keySet()) {
+        if (!wanted.containsKey(name)) {
+          (name.startsWith("state/") ? ignored : unknown).add(name);
+        }
+      }
+      if (!missing.isEmpty() || !unknown.isEmpty()) {
+        missing.sort(null);
+        unknown.sort(null);
+        throw new CheckpointFormatException(prefix, null, String.format(
+            "does not match the model: %d variable(s) missing%s; %d tensor(s) the model does not have%s",
+            missing.size(), preview(missing), unknown.size(), preview(unknown)));
+      }
+      List<TensorInfo> present = new ArrayList<>();
+      for (TensorInfo want : state.tensors()) {
+        TensorInfo have = stored.get(want.name());
+        if (have == null) {
+          continue;
+        }
+        if (!Arrays.equals(have.shape(), want.shape())) {
+          throw new CheckpointFormatException(prefix, want.name(), String.format("has shape %s; the model expects %s",
+              Arrays.toString(have.shape()), Arrays.toString(want.shape())));
+        }
+        present.add(want);
+      }
+      for (List<TensorInfo> group : StateTensors.groups(present, GROUP_BYTES)) {
+        List<dev.upcycle.ckpt.RawTensor> values = new ArrayList<>();
+        for (TensorInfo t : group) {
+          values.add(reader.read(t.name()));
+          restored.add(t.name());
+        }
+        state.assign(values);
+      }
+    }
+    return new RestoreReport(prefix, restored, fresh, ignored);
+  }
+
+  /** Reads {@code config.json} of a step folder. */
+  public static String readConfig(Path stepFolder) throws IOException {
+    return Files.readString(stepFolder.resolve(CONFIG_FILE), StandardCharsets.UTF_8);
+  }
+
+  /** True for names of optimizer state (never required when initialising from a checkpoint). */
+  public static boolean isOptimizerState(String name) {
+    return name.startsWith(StateStore.PARAM_STATES) || name.equals(StateStore.STEP);
+  }
+
+  private static String preview(List<String> names) {
+    if (names.isEmpty()) {
+      return "";
+    }
+    return " (" + String.join(", ", names.subList(0, Math.min(8, names.size()))) + (names.size() > 8 ? ", ..." : "")
+        + ")";
+  }
+
+  private void removeLeftovers() throws IOException {
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      for (Path p : ds) {
+        String n = p.getFileName().toString();
+        if (n.startsWith(STAGING) || n.startsWith("." + STAGING) || n.startsWith(DELETING)) {
+          deleteRecursively(p);
+        }
+      }
+    }
+  }
+
+  /** Renames a folder aside first, so a kill mid-delete never leaves a partial step folder. */
+  private void deleteTree(Path folder) throws IOException {
+    Path aside = dir.resolve(DELETING + folder.getFileName() + "-" + HexFormat.of().formatHex(SecureRandom.getSeed(4)));
+    Files.move(folder, aside, StandardCopyOption.ATOMIC_MOVE);
+    deleteRecursively(aside);
+  }
+
+  private static void deleteRecursively(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      s.sorted(Comparator.reverseOrder()).forEach(q -> {
+        try {
+          Files.deleteIfExists(q);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+}

@@ -1,0 +1,52 @@
+package dev.upcycle.train.config;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.upcycle.model.MoeConfig;
+
+/**
+ * MoE options; {@code numExperts = 0} trains the dense model.
+ *
+ * @param numExperts E (0 = dense)
+ * @param encoderLayout which encoder (or ViT / LM) layers are MoE: none, every_other, last_N, or 1,3,5
+ * @param decoderLayout which T5 decoder layers are MoE
+ * @param encoderRouter router of bidirectional stacks
+ * @param decoderRouter router of causal stacks (must be top_k)
+ * @param groupSize tokens routed together
+ * @param expertDropout dropout inside experts while training
+ * @param auxLossFactor load-balancing loss factor
+ * @param routerZLossFactor router z-loss factor
+ */
+public record MoeSection(int numExperts, String encoderLayout, String decoderLayout, RouterSection encoderRouter,
+    RouterSection decoderRouter, int groupSize, double expertDropout, double auxLossFactor, double routerZLossFactor) {
+
+  public MoeSection {
+    checkArgument(numExperts >= 0, "moe.num_experts must be >= 0 (0 = dense), got %s", numExperts);
+    checkNotNull(encoderLayout, "moe.encoder_layout");
+    checkNotNull(decoderLayout, "moe.decoder_layout");
+    checkNotNull(encoderRouter, "moe.encoder_router");
+    checkNotNull(decoderRouter, "moe.decoder_router");
+  }
+
+  /** The paper's recipe: dense by default; when E > 0, every other layer, EC C=2 / top-2 C=1.25. */
+  public static MoeSection defaults() {
+    return new MoeSection(0, "every_other", "every_other",
+        new RouterSection("expert_choice", 2.0, 1, false, false, 0.0),
+        new RouterSection("top_k", 1.25, 2, false, false, 0.0),
+        MoeConfig.DEFAULT_GROUP_SIZE, 0.0, MoeConfig.DEFAULT_AUX_LOSS_FACTOR, MoeConfig.DEFAULT_ROUTER_Z_LOSS_FACTOR);
+  }
+
+  public MoeConfig toMoeConfig() {
+    return new MoeConfig(numExperts, router("moe.encoder_router", encoderRouter),
+        router("moe.decoder_router", decoderRouter), groupSize, expertDropout, auxLossFactor, routerZLossFactor);
+  }
+
+  private static dev.upcycle.model.RouterConfig router(String key, RouterSection r) {
+    try {
+      return r.toRouterConfig();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
+    }
+  }
+}

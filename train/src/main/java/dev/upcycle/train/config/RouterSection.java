@@ -1,0 +1,38 @@
+package dev.upcycle.train.config;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import dev.upcycle.model.RouterConfig;
+import dev.upcycle.model.RouterType;
+import java.util.Locale;
+
+/**
+ * One stack's router in the config.
+ *
+ * @param type {@code expert_choice} or {@code top_k}
+ * @param capacityFactor C
+ * @param k experts per token (top_k; 1 for expert_choice)
+ * @param batchPrioritized Batch Prioritized Routing (top_k only)
+ * @param renormalize renormalise each token's combine weights
+ * @param jitter router input jitter while training (0 = off)
+ */
+public record RouterSection(String type, double capacityFactor, int k, boolean batchPrioritized, boolean renormalize,
+    double jitter) {
+
+  public RouterSection {
+    checkArgument(type != null, "router type is missing: expected expert_choice or top_k");
+    routerType(type);
+  }
+
+  static RouterType routerType(String type) {
+    return switch (type.trim().toLowerCase(Locale.ROOT)) {
+      case "expert_choice", "ec" -> RouterType.EXPERT_CHOICE;
+      case "top_k", "topk", "token_choice" -> RouterType.TOP_K;
+      default -> throw new IllegalArgumentException("unknown router type '" + type + "': expected expert_choice or top_k");
+    };
+  }
+
+  public RouterConfig toRouterConfig() {
+    return new RouterConfig(routerType(type), capacityFactor, k, batchPrioritized, renormalize, jitter);
+  }
+}

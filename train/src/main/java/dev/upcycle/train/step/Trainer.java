@@ -1,0 +1,130 @@
+package dev.upcycle.train.step;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.upcycle.train.ckpt.CheckpointManager;
+import dev.upcycle.train.ckpt.RestoreReport;
+import dev.upcycle.train.config.TrainConfig;
+import dev.upcycle.train.metrics.MetricsLog;
+import dev.upcycle.train.metrics.StepMetrics;
+import dev.upcycle.train.metrics.TrainListener;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TFloat64;
+import org.tensorflow.types.family.TFloating;
+
+/**
+ * The training job as a library call. Builds the {@link TrainStep} for the config, then initialises
+ * it: from the newest checkpoint of the run when resuming (exact resume: weights, slots, step), else
+ * from {@code initCheckpoint} (e.g. the upcycle converter's output: all model weights required,
+ * optimizer slots optional, a stored {@code state/step} carried so the schedule continues), else
+ * fresh from the seed. Then runs steps until {@code train_steps}, taking batch {@code s} and dropout
+ * seed f(seed, s) for step counter {@code s}, writing metrics each step and a checkpoint every
+ * {@code checkpoint_every} steps and at the end. The run folder holds {@code checkpoints/},
+ * {@code metrics.jsonl} and {@code events/}.
+ */
+public final class Trainer {
+
+  private Trainer() {}
+
+  /** {@link #run(TrainConfig, BatchSource, Optional, boolean, TrainListener, Optional)} without evaluation. */
+  public static TrainResult run(TrainConfig config, BatchSource source, Optional<Path> initCheckpoint, boolean resume,
+      TrainListener listener) throws IOException {
+    return run(config, source, initCheckpoint, resume, listener, Optional.empty());
+  }
+
+  /**
+   * Trains per {@code config}.
+   *
+   * @param source training batches by step
+   * @param initCheckpoint a checkpoint to start from when not resuming (folder or bundle prefix)
+   * @param resume continue from the newest checkpoint in {@code <output_dir>/checkpoints} if any
+   * @param listener progress callbacks (metrics files are written regardless)
+   * @param evalSource held-out batches, evaluated every {@code eval_every} steps when given
+   * @throws NonFiniteException when a step yields a NaN or infinite loss or gradient
+   */
+  public static TrainResult run(TrainConfig config, BatchSource source, Optional<Path> initCheckpoint, boolean resume,
+      TrainListener listener, Optional<BatchSource> evalSource) throws IOException {
+    checkNotNull(config, "config");
+    checkNotNull(source, "source");
+    checkNotNull(initCheckpoint, "initCheckpoint");
+    checkNotNull(listener, "listener");
+    checkNotNull(evalSource, "evalSource");
+    Class<? extends TFloating> dtype = config.dtype().equals("float64") ? TFloat64.class : TFloat32.class;
+    return runTyped(config, dtype, source, initCheckpoint, resume, listener, evalSource);
+  }
+
+  /** The train-step options a config asks for. */
+  public static TrainStep.Options stepOptions(TrainConfig c) {
+    return new TrainStep.Options(c.optimizer().optimizer(), c.schedule().schedule(c.trainSteps()), c.clipNorm(),
+        c.xla(), c.zLoss(), c.labelSmoothing(), c.seed());
+  }
+
+  private static <T extends TFloating> TrainResult runTyped(TrainConfig config, Class<T> dtype, BatchSource source,
+      Optional<Path> initCheckpoint, boolean resume, TrainListener listener, Optional<BatchSource> evalSource)
+      throws IOException {
+    Path runDir = Path.of(config.outputDir()).toAbsolutePath().normalize();
+    CheckpointManager checkpoints = new CheckpointManager(runDir.resolve("checkpoints"), config.keepCheckpoints());
+    String configJson = config.toJson();
+    try (TrainStep<T> step = TrainStep.build(config.modelSpec(), config.batchShape(), dtype, stepOptions(config))) {
+      SessionState state = new SessionState(step);
+      step.initialize();
+      Optional<Path> latest = resume ? checkpoints.latest() : Optional.empty();
+      if (latest.isPresent()) {
+        RestoreReport r = CheckpointManager.restore(latest.get(), state);
+        checkArgument(r.fresh().isEmpty(), "checkpoint %s lacks optimizer state %s of this run: cannot resume exactly",
+            latest.get(), r.fresh());
+      } else if (initCheckpoint.isPresent()) {
+        CheckpointManager.restore(initCheckpoint.get(), state);
+      }
+      long s = step.step();
+      long start = s;
+      checkArgument(s < config.trainSteps() || latest.isPresent(),
+          "the initial checkpoint is at step %s, which is not below train_steps %s (train_steps counts from step 0,"
+              + " as in T5X)", s, config.trainSteps());
+      long tokensPerStep = config.batchShape().tokens();
+      StepMetrics last = null;
+      try (MetricsLog metrics = new MetricsLog(runDir, s);
+          Evaluator<T> evaluator = evalSource.isPresent() && config.evalEvery() > 0 ? Evaluator.attach(step) : null) {
+        TrainListener all = metrics.andThen(listener);
+        all.onStart(s, config.trainSteps());
+        long lastSaved = latest.isPresent() ? s : -1;
+        while (s < config.trainSteps()) {
+          long t0 = System.nanoTime();
+          StepMetrics m;
+          try (Batch batch = source.nextBatch(s)) {
+            m = step.run(batch, Seeds.dropout(config.seed(), s));
+          }
+          double secs = (System.nanoTime() - t0) / 1e9;
+          last = m.withTokensPerS(tokensPerStep / Math.max(secs, 1e-9));
+          s = last.step();
+          all.onStep(last);
+          if (s % config.checkpointEvery() == 0 || s == config.trainSteps()) {
+            long at = s;
+            Path folder = checkpoints.save(s, state, configJson, (st, done, total) ->
+                all.onCheckpointProgress(at, done, total));
+            lastSaved = s;
+            all.onCheckpoint(s, folder);
+          }
+          if (evaluator != null && s % config.evalEvery() == 0) {
+            Evaluator.Evaluation e = evaluator.evaluate(evalSource.get(), config.evalBatches());
+            all.onEval(s, e.loss(), e.accuracy());
+          }
+        }
+        if (lastSaved != s) {
+          Path folder = checkpoints.save(s, state, configJson, progress(all, s));
+          all.onCheckpoint(s, folder);
+        }
+        all.onFinish(s);
+      }
+      return new TrainResult(start, s, Optional.ofNullable(last), checkpoints.list(), runDir);
+    }
+  }
+
+  private static dev.upcycle.train.ckpt.WriteProgress progress(TrainListener l, long step) {
+    return (st, done, total) -> l.onCheckpointProgress(step, done, total);
+  }
+}

@@ -1,0 +1,137 @@
+package dev.upcycle.train.step;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.upcycle.model.ModelSpec;
+import dev.upcycle.model.graph.SessionConfigs;
+import dev.upcycle.train.metrics.StepMetrics;
+import dev.upcycle.train.optim.AdamW;
+import dev.upcycle.train.optim.Schedule;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.proto.NodeExecStats;
+import org.tensorflow.proto.RunMetadata;
+import org.tensorflow.types.TFloat32;
+
+class TrainStepTest {
+
+  @Test
+  void xlaOnAndOffGiveTheSameLossesAndGradients() {
+    ModelSpec spec = TinyModels.t5Moe();
+    SyntheticBatchSource data = new SyntheticBatchSource(spec, TinyModels.SHAPE, TFloat32.class, 3);
+    List<List<double[]>> runs = new ArrayList<>();
+    List<List<Double>> losses = new ArrayList<>();
+    for (boolean xla : new boolean[] {false, true}) {
+      try (TrainStep<TFloat32> step = TrainStep.build(spec, TinyModels.SHAPE, TFloat32.class, TinyModels.options(xla))
+          .initialize()) {
+        List<Double> l = new ArrayList<>();
+        for (long s = 0; s < 3; s++) {
+          try (Batch b = data.nextBatch(s)) {
+            l.add(step.run(b, s).loss());
+          }
+        }
+        losses.add(l);
+        try (Batch b = data.nextBatch(3)) {
+          runs.add(step.lossAndGradients(b, 3));
+        }
+      }
+    }
+    for (int s = 0; s < 3; s++) {
+      assertRel(losses.get(0).get(s), losses.get(1).get(s), 1e-4, "loss at step " + s);
+    }
+    List<double[]> a = runs.get(0);
+    List<double[]> b = runs.get(1);
+    assertEquals(a.size(), b.size());
+    for (int i = 0; i < a.size(); i++) {
+      double[] x = a.get(i);
+      double[] y = b.get(i);
+      double scale = 0;
+      for (double v : x) {
+        scale = Math.max(scale, Math.abs(v));
+      }
+      for (int k = 0; k < x.length; k++) {
+        // relative to the tensor's largest entry: tiny entries carry only rounding noise
+        assertEquals(x[k], y[k], 1e-4 * Math.max(scale, 1e-6), "gradient " + i + " element " + k);
+      }
+    }
+  }
+
+  @Test
+  void xlaCompilesAClusterWhenOn() {
+    assertTrue(SessionConfigs.cpuJitEnabled(), "tests run with TF_XLA_FLAGS=--tf_xla_cpu_global_jit (see pom)");
+    ModelSpec spec = TinyModels.t5Moe();
+    SyntheticBatchSource data = new SyntheticBatchSource(spec, TinyModels.SHAPE, TFloat32.class, 3);
+    for (boolean xla : new boolean[] {true, false}) {
+      try (TrainStep<TFloat32> step = TrainStep.build(spec, TinyModels.SHAPE, TFloat32.class, TinyModels.options(xla))
+          .initialize(); Batch b = data.nextBatch(0)) {
+        RunMetadata md = step.runTraced(b, 0);
+        List<String> names = new ArrayList<>();
+        md.getStepStats().getDevStatsList().forEach(d -> {
+          for (NodeExecStats n : d.getNodeStatsList()) {
+            names.add(n.getNodeName() + " " + n.getTimelineLabel());
+          }
+        });
+        boolean compiled = names.stream().anyMatch(n -> n.contains("_XlaRun") || n.contains("XlaRun"));
+        assertEquals(xla, compiled, "XLA cluster run in step stats with xla=" + xla + ": "
+            + names.stream().filter(n -> n.toLowerCase().contains("xla") || n.contains("cluster")).limit(10).toList());
+      }
+    }
+  }
+
+  @Test
+  void lossFallsOnARepeatedBatchAndStepAdvances() {
+    ModelSpec spec = TinyModels.t5Moe();
+    SyntheticBatchSource data = new SyntheticBatchSource(spec, TinyModels.SHAPE, TFloat32.class, 5);
+    TrainStep.Options o = new TrainStep.Options(AdamW.defaults(), Schedule.constant(3e-3), 0, false, 1e-4, 0, 1);
+    try (TrainStep<TFloat32> step = TrainStep.build(spec, TinyModels.SHAPE, TFloat32.class, o).initialize();
+        Batch b = data.nextBatch(0)) {
+      StepMetrics first = step.run(b, 0);
+      StepMetrics m = first;
+      for (int i = 1; i < 25; i++) {
+        m = step.run(b, i);
+      }
+      assertEquals(25, m.step());
+      assertEquals(25, step.step());
+      assertTrue(m.loss() < first.loss() * 0.7, "loss " + first.loss() + " -> " + m.loss());
+      assertEquals(3e-3, m.learningRate(), 1e-9);
+      assertTrue(first.gradNorm() > 0);
+      assertEquals(2, m.moe().size(), "MoE layers: encoder layer 1 and decoder layer 1: " + m.moe());
+      for (var l : m.moe()) {
+        double sum = 0;
+        for (double f : l.expertFraction()) {
+          sum += f;
+        }
+        assertEquals(4, l.expertFraction().length);
+        assertTrue(sum > 0.5 && sum < 1.5, l.layer() + " expert fractions sum " + sum);
+      }
+    }
+  }
+
+  @Test
+  void nonFiniteGradientNamesStepAndVariable() {
+    ModelSpec spec = ModelSpec.dense(TinyModels.t5());
+    SyntheticBatchSource data = new SyntheticBatchSource(spec, TinyModels.SHAPE, TFloat32.class, 5);
+    try (TrainStep<TFloat32> step = TrainStep.build(spec, TinyModels.SHAPE, TFloat32.class, TinyModels.options(false))
+        .initialize(); Batch b = data.nextBatch(0)) {
+      step.run(b, 0);
+      String victim = "decoder/layers_1/mlp/wo/kernel";
+      long[] shape = step.model().store.variable(victim).shape();
+      try (TFloat32 nan = TFloat32.tensorOf(Shape.of(shape))) {
+        nan.asRawTensor().data().asFloats().setFloat(Float.NaN, 3);
+        step.model().store.load(step.session(), victim, nan);
+      }
+      NonFiniteException e = assertThrows(NonFiniteException.class, () -> step.run(b, 1));
+      assertEquals(1, e.step());
+      assertTrue(e.variables().contains(victim), e.getMessage());
+      assertTrue(e.getMessage().contains("step 1"), e.getMessage());
+    }
+  }
+
+  private static void assertRel(double want, double got, double rel, String what) {
+    assertEquals(want, got, rel * Math.abs(want), what);
+  }
+}
