@@ -4,6 +4,9 @@ import dev.upcycle.tools.cli.BenchCommand;
 import dev.upcycle.tools.cli.CeilingBenchCommand;
 import dev.upcycle.tools.cli.ConvertBenchCommand;
 import dev.upcycle.tools.cli.ConvertCommand;
+import dev.upcycle.tools.cli.DataCommand;
+import dev.upcycle.tools.cli.EvalCommand;
+import dev.upcycle.tools.cli.TrainCommand;
 import dev.upcycle.tools.cli.InspectCommand;
 import dev.upcycle.tools.cli.DemoCommand;
 import dev.upcycle.tools.cli.ModelBenchCommand;
@@ -40,7 +43,8 @@ public final class Main {
 
   /** Top-level subcommands, in help order. New commands are registered here and only here. */
   public static final List<Class<?>> COMMANDS =
-      List.of(DemoCommand.class, InspectCommand.class, ConvertCommand.class, BenchCommand.class);
+      List.of(DemoCommand.class, InspectCommand.class, ConvertCommand.class, DataCommand.class, TrainCommand.class,
+          EvalCommand.class, BenchCommand.class);
 
   /** Subcommands of {@code upcycle bench}, in help order. */
   public static final List<Class<?>> BENCHES =

@@ -85,7 +85,9 @@ public final class Trainer {
       checkArgument(s < config.trainSteps() || latest.isPresent(),
           "the initial checkpoint is at step %s, which is not below train_steps %s (train_steps counts from step 0,"
               + " as in T5X)", s, config.trainSteps());
-      long tokensPerStep = config.batchShape().tokens();
+      long tokensPerStep = config.modelSpec().arch() instanceof dev.upcycle.model.VitConfig v
+          ? (long) config.batchSize() * v.sequenceLength()
+          : config.batchShape().tokens();
       StepMetrics last = null;
       try (MetricsLog metrics = new MetricsLog(runDir, s);
           Evaluator<T> evaluator = evalSource.isPresent() && config.evalEvery() > 0 ? Evaluator.attach(step) : null) {

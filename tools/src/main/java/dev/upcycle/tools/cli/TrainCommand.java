@@ -1,0 +1,116 @@
+package dev.upcycle.tools.cli;
+
+import dev.upcycle.train.config.TrainConfig;
+import dev.upcycle.train.metrics.ProgressPrinter;
+import dev.upcycle.train.metrics.StepMetrics;
+import dev.upcycle.train.metrics.TrainListener;
+import dev.upcycle.train.step.BatchSource;
+import dev.upcycle.train.step.TrainResult;
+import dev.upcycle.train.step.Trainer;
+import dev.upcycle.tools.progress.Progress;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code upcycle train}: a batch training job (T5, LM or ViT; dense or MoE). */
+@Command(name = "train", description = "Train a model from a config (fresh, from a checkpoint, or resumed).")
+public final class TrainCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+  boolean help;
+
+  @Mixin ConfigOptions configOptions = new ConfigOptions();
+
+  @Option(names = "--data", paramLabel = "PATH", description = "TFRecord files or folders of training examples.")
+  List<Path> data = List.of();
+
+  @Option(names = "--eval-data", paramLabel = "PATH", description = "Held-out TFRecords, evaluated every eval_every steps.")
+  List<Path> evalData = List.of();
+
+  @Option(names = "--synthetic", description = "Train on random batches (smoke tests, benchmarks).")
+  boolean synthetic;
+
+  @Option(names = "--init", paramLabel = "CKPT", description = "Start from this checkpoint (e.g. the output of convert).")
+  Path init;
+
+  @Option(names = "--resume", description = "Continue from the newest complete checkpoint of --output.")
+  boolean resume;
+
+  @Option(names = "--output", paramLabel = "DIR", description = "Run folder (config key output_dir).")
+  Path output;
+
+  @Option(names = "--steps", paramLabel = "N", description = "Stop at this step (config key train_steps).")
+  Long steps;
+
+  @Option(names = "--xla", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "XLA-compile the step (--no-xla to compare). Default: ${DEFAULT-VALUE}.")
+  boolean xla;
+
+  @Override
+  public Integer call() throws Exception {
+    Map<String, String> extra = new LinkedHashMap<>();
+    if (output != null) {
+      extra.put("output_dir", output.toString());
+    }
+    if (steps != null) {
+      extra.put("train_steps", steps.toString());
+    }
+    if (!xla) {
+      extra.put("xla", "false");
+    }
+    TrainConfig config = configOptions.resolve(extra);
+    try (BatchSource train = DataSources.open(config, data, synthetic, true, config.seed());
+        BatchSource eval = evalData.isEmpty() ? null : DataSources.open(config, evalData, false, false, config.seed())) {
+      TrainResult result;
+      try (BarListener bar = new BarListener()) {
+        TrainListener listener = new ProgressPrinter(System.err, config.logEvery()).andThen(bar);
+        result = Trainer.run(config, train, Optional.ofNullable(init), resume, listener, Optional.ofNullable(eval));
+      }
+      var out = spec.commandLine().getOut();
+      out.printf("trained steps %d -> %d; run folder %s%n", result.startStep(), result.finalStep(), result.runDir());
+      result.last().ifPresent(m -> out.printf("last step: loss %.4f, cross-entropy %.4f%n", m.loss(), m.crossEntropy()));
+      result.checkpoints().forEach(c -> out.println("checkpoint " + c));
+    }
+    return 0;
+  }
+
+  /** A terminal progress bar over steps (plain log lines come from ProgressPrinter). */
+  static final class BarListener implements TrainListener, AutoCloseable {
+    private Progress progress;
+    private long last;
+
+    @Override
+    public void onStart(long step, long lastStep) {
+      if (Progress.Mode.detect() == Progress.Mode.BAR) {
+        progress = Progress.start("train", lastStep - step, "steps");
+      }
+      last = step;
+    }
+
+    @Override
+    public void onStep(StepMetrics m) {
+      if (progress != null) {
+        progress.advance(m.step() - last);
+      }
+      last = m.step();
+    }
+
+    @Override
+    public void close() {
+      if (progress != null) {
+        progress.close();
+      }
+    }
+  }
+
+}
