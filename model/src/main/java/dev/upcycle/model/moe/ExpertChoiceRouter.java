@@ -44,6 +44,7 @@ public final class ExpertChoiceRouter implements Router {
     Operand<T> byExpert = tf.linalg.transpose(tf.stopGradient(probs), tf.constant(new int[] {0, 2, 1})); // [G, E, S]
     Operand<TInt32> tokenIndex = tf.nn.topK(byExpert, tf.constant(cap), new org.tensorflow.op.nn.TopK.Options[0])
         .indices(); // [G, E, C]
+    // OnesLike has no registered gradient: keep it off the backward pass (renormalisation divides by it)
     Operand<T> filled = tf.stopGradient(tf.onesLike(tf.dtypes.cast(tokenIndex, ctx.dtype())));
     Operand<T> combine = RouterMath.probsAtSlots(ctx, probs, tokenIndex);
     if (config.renormalize()) {

@@ -3,6 +3,7 @@ package dev.upcycle.train.config;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.upcycle.model.MoeConfig;
 
 /**
@@ -19,7 +20,8 @@ import dev.upcycle.model.MoeConfig;
  * @param routerZLossFactor router z-loss factor
  */
 public record MoeSection(int numExperts, String encoderLayout, String decoderLayout, RouterSection encoderRouter,
-    RouterSection decoderRouter, int groupSize, double expertDropout, double auxLossFactor, double routerZLossFactor) {
+    RouterSection decoderRouter, int groupSize, double expertDropout, double auxLossFactor,
+    @JsonProperty("router_z_loss_factor") double routerZLossFactor) {
 
   public MoeSection {
     checkArgument(numExperts >= 0, "moe.num_experts must be >= 0 (0 = dense), got %s", numExperts);

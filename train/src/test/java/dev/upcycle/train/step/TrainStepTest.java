@@ -131,6 +131,25 @@ class TrainStepTest {
     }
   }
 
+  /** Expert choice with combine renormalisation (the paper's vision router) has a full backward pass. */
+  @Test
+  void vitMoeWithRenormalisedExpertChoiceTrains() {
+    ModelSpec spec = ModelSpec.sparse(TinyModels.vit(), dev.upcycle.model.MoeConfig.paperVit(4),
+        dev.upcycle.model.SparseLayout.EVERY_OTHER, dev.upcycle.model.SparseLayout.DENSE);
+    dev.upcycle.model.arch.BatchShape shape = new dev.upcycle.model.arch.BatchShape(4, 1, 1);
+    SyntheticBatchSource data = new SyntheticBatchSource(spec, shape, TFloat32.class, 2);
+    try (TrainStep<TFloat32> step = TrainStep.build(spec, shape, TFloat32.class, TinyModels.options(false))
+        .initialize()) {
+      for (long s = 0; s < 2; s++) {
+        try (Batch b = data.nextBatch(s)) {
+          StepMetrics m = step.run(b, s);
+          assertTrue(Double.isFinite(m.loss()) && m.gradNorm() > 0, m.toString());
+          assertEquals(1, m.moe().size());
+        }
+      }
+    }
+  }
+
   private static void assertRel(double want, double got, double rel, String what) {
     assertEquals(want, got, rel * Math.abs(want), what);
   }
