@@ -6,6 +6,7 @@ import dev.upcycle.tools.cli.ConvertBenchCommand;
 import dev.upcycle.tools.cli.ConvertCommand;
 import dev.upcycle.tools.cli.DataCommand;
 import dev.upcycle.tools.cli.EvalCommand;
+import dev.upcycle.tools.cli.TrainBenchCommand;
 import dev.upcycle.tools.cli.TrainCommand;
 import dev.upcycle.tools.cli.InspectCommand;
 import dev.upcycle.tools.cli.DemoCommand;
@@ -48,7 +49,7 @@ public final class Main {
 
   /** Subcommands of {@code upcycle bench}, in help order. */
   public static final List<Class<?>> BENCHES =
-      List.of(CeilingBenchCommand.class, ModelBenchCommand.class, ConvertBenchCommand.class);
+      List.of(CeilingBenchCommand.class, ModelBenchCommand.class, ConvertBenchCommand.class, TrainBenchCommand.class);
 
   /** Environment variable that turns on stack traces like {@code --verbose}. */
   public static final String DEBUG_ENV = "UPCYCLE_DEBUG";

@@ -1,0 +1,50 @@
+package dev.upcycle.tools.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.upcycle.model.arch.BatchShape;
+import dev.upcycle.train.input.InputBenchmark;
+import dev.upcycle.train.step.TrainBenchmark;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code upcycle bench train}: train-step rates of t5-small and vit-tiny, dense and MoE, XLA on/off,
+ * against the matmul ceiling, plus the input pipeline's batch rate for the t5-small shape; ratio
+ * {@code input_over_step} = input batches/s ÷ t5-small dense XLA steps/s (target ≥ 5).
+ */
+@Command(name = "train", description = "Time train steps (t5-small, vit-tiny; dense/MoE; XLA on/off) and the input pipeline (JSON).")
+public final class TrainBenchCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+  boolean help;
+
+  @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps per case. Default: ${DEFAULT-VALUE}.")
+  int warmup;
+
+  @Option(names = "--steps", defaultValue = "5", description = "Timed steps per case (median). Default: ${DEFAULT-VALUE}.")
+  int steps;
+
+  @Override
+  public Integer call() throws Exception {
+    ObjectNode doc = TrainBenchmark.run(TrainBenchmark.defaultCases(), new TrainBenchmark.Options(warmup, steps, 5),
+        System.err);
+    System.err.println("benchmarking the input pipeline (t5-small batch shape) ...");
+    double batchesPerS = InputBenchmark.t5BatchesPerSecond(new BatchShape(8, 128, 32), 200);
+    ObjectNode input = ((com.fasterxml.jackson.databind.node.ArrayNode) doc.get("results")).addObject();
+    input.put("name", "input/t5_small_batches/noxla");
+    input.put("batches_per_s", Math.round(batchesPerS * 10) / 10.0);
+    for (var r : doc.get("results")) {
+      if (r.get("name").asText().equals("t5-small/dense/xla") && r.has("steps_per_s")) {
+        ((ObjectNode) doc.get("ratios")).put("input_over_step",
+            Math.round(batchesPerS / r.get("steps_per_s").asDouble() * 10) / 10.0);
+      }
+    }
+    spec.commandLine().getOut().println(doc.toPrettyString());
+    return 0;
+  }
+}
