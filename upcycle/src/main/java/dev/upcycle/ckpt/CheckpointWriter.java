@@ -10,6 +10,24 @@ public interface CheckpointWriter extends AutoCloseable {
 
   void write(RawTensor tensor) throws IOException;
 
+  /**
+   * Writes tensor {@code target} whose bytes are {@code copies} back-to-back copies of
+   * {@code piece} (an expert-tiled tensor: [E, ...] = E copies in C order). Writers that stream
+   * override this so memory stays one piece, whatever E is; the default builds the whole tensor.
+   */
+  default void writeRepeated(TensorInfo target, RawTensor piece, int copies) throws IOException {
+    long size = piece.info().byteSize();
+    if (size < 0 || Math.multiplyExact(size, (long) copies) != target.byteSize() || piece.info().dtype() != target.dtype()) {
+      throw new IllegalArgumentException("tensor " + target + " is not " + copies + " copies of " + piece.info());
+    }
+    java.nio.ByteBuffer all = java.nio.ByteBuffer.allocate(Math.toIntExact(target.byteSize()));
+    for (int i = 0; i < copies; i++) {
+      all.put(piece.data());
+    }
+    all.flip();
+    write(new RawTensor(target, all));
+  }
+
   /** Finishes the files and renames the result into place. */
   void commit() throws IOException;
 

@@ -147,16 +147,23 @@ public final class ConvertJob {
                     + " but was listed as " + rule.source());
               }
             }
-            RawTensor result = switch (rule.kind()) {
-              case COPY -> source.withName(rule.target().name());
-              case TILE, GRANULAR, TILE_SLOT -> ExpertTensors.expand(rule, source, options);
-              case FRESH_ROUTER, FRESH_SLOT -> ExpertTensors.fresh(rule, options);
-              case DROP -> throw new AssertionError();
-            };
-            writer.write(result);
+            boolean plainTile = rule.kind() == Rule.Kind.TILE_SLOT
+                || rule.kind() == Rule.Kind.TILE && !options.altersExperts();
+            if (plainTile) {
+              // E exact copies: streamed, so memory stays one dense tensor whatever E is
+              writer.writeRepeated(rule.target(), source, options.numExperts());
+            } else {
+              RawTensor result = switch (rule.kind()) {
+                case COPY -> source.withName(rule.target().name());
+                case TILE, GRANULAR, TILE_SLOT -> ExpertTensors.expand(rule, source, options);
+                case FRESH_ROUTER, FRESH_SLOT -> ExpertTensors.fresh(rule, options);
+                case DROP -> throw new AssertionError();
+              };
+              writer.write(result);
+            }
             written++;
-            bytesWritten += result.info().byteSize();
-            progress.tensorWritten(written, total, result.name(), result.info().byteSize());
+            bytesWritten += rule.target().byteSize();
+            progress.tensorWritten(written, total, rule.target().name(), rule.target().byteSize());
           }
           writer.commit();
         }

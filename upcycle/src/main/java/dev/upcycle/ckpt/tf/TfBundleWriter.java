@@ -155,8 +155,23 @@ public final class TfBundleWriter implements CheckpointWriter {
   @Override
   public void write(RawTensor tensor) throws IOException {
     checkNotNull(tensor, "tensor");
+    append(tensor.info(), tensor, 1);
+  }
+
+  /** Streams {@code copies} copies of {@code piece}: memory stays one piece whatever E is. */
+  @Override
+  public void writeRepeated(TensorInfo target, RawTensor piece, int copies) throws IOException {
+    checkNotNull(target, "target");
+    checkNotNull(piece, "piece");
+    checkArgument(copies >= 1, "copies must be >= 1, got %s", copies);
+    checkArgument(piece.info().dtype() == target.dtype()
+        && piece.info().byteSize() * copies == target.byteSize(),
+        "tensor %s is not %s copies of %s", target, copies, piece.info());
+    append(target, piece, copies);
+  }
+
+  private void append(TensorInfo info, RawTensor piece, int copies) throws IOException {
     checkState(state == State.OPEN, "writer for %s is %s", prefix, state);
-    TensorInfo info = tensor.info();
     String name = info.name();
     checkArgument(!name.isEmpty() && name.charAt(0) != '\0',
         "tensor name '%s' cannot be stored in a bundle (empty or starting with NUL)", name);
@@ -164,8 +179,7 @@ public final class TfBundleWriter implements CheckpointWriter {
         name, getClass().getSimpleName());
     byte[] key = name.getBytes(StandardCharsets.UTF_8);
     checkArgument(!entries.containsKey(key), "tensor '%s' written twice to %s", name, prefix);
-    ByteBuffer data = tensor.data();
-    long size = data.remaining();
+    long size = (long) piece.data().remaining() * copies;
     Path file = null;
     try {
       if (shard != null && shardBytes > 0 && shardBytes + size > maxShardBytes) {
@@ -176,11 +190,14 @@ public final class TfBundleWriter implements CheckpointWriter {
       }
       file = partialShard(numShards - 1);
       CRC32C crc = new CRC32C();
-      while (data.hasRemaining()) {
-        int n = Math.min(chunk.length, data.remaining());
-        data.get(chunk, 0, n);
-        shard.write(chunk, 0, n);
-        crc.update(chunk, 0, n);
+      for (int c = 0; c < copies; c++) {
+        ByteBuffer data = piece.data();
+        while (data.hasRemaining()) {
+          int n = Math.min(chunk.length, data.remaining());
+          data.get(chunk, 0, n);
+          shard.write(chunk, 0, n);
+          crc.update(chunk, 0, n);
+        }
       }
       entries.put(key, BundleEntryProto.newBuilder()
           .setDtypeValue(info.dtype().tfEnum())
