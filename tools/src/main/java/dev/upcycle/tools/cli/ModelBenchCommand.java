@@ -23,10 +23,14 @@ public final class ModelBenchCommand implements Callable<Integer> {
   @Option(names = "--tokens", defaultValue = "4096", description = "Tokens in the block benchmark. Default: ${DEFAULT-VALUE}.")
   int tokens;
 
+  @Option(names = "--model-batch", defaultValue = "4",
+      description = "Examples per step of the whole-model case (128 input, 32 target tokens each). Default: ${DEFAULT-VALUE}.")
+  int modelBatch;
+
   @Override
   public Integer call() {
     ModelBenchmark.Options d = ModelBenchmark.defaults();
-    ModelBenchmark.Options o = new ModelBenchmark.Options(tokens, d.d(), d.dFf(), d.experts(), d.modelBatch(),
+    ModelBenchmark.Options o = new ModelBenchmark.Options(tokens, d.d(), d.dFf(), d.experts(), modelBatch,
         d.modelInputLength(), d.modelTargetLength(), new Timing(2, repeats));
     ModelBenchmark.run(o, msg -> System.err.println("bench model: " + msg)).print(spec.commandLine().getOut());
     return 0;

@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code upcycle bench train}: train-step rates of t5-small and vit-tiny, dense and MoE, XLA on/off,
  * against the matmul ceiling, plus the input pipeline's batch rate for the t5-small shape; ratio
- * {@code input_over_step} = input batches/s ÷ t5-small dense XLA steps/s (target ≥ 5).
+ * {@code input_over_step} = input batches/s ÷ the fastest measured steps/s (target ≥ 5).
  */
 @Command(name = "train", description = "Time train steps (t5-small, vit-tiny; dense/MoE; XLA on/off) and the input pipeline (JSON).")
 public final class TrainBenchCommand implements Callable<Integer> {
@@ -29,20 +29,32 @@ public final class TrainBenchCommand implements Callable<Integer> {
   @Option(names = "--steps", defaultValue = "5", description = "Timed steps per case (median). Default: ${DEFAULT-VALUE}.")
   int steps;
 
+  @Option(names = "--only", paramLabel = "PART",
+      description = "Only the cases of this model (t5-small or vit-tiny); XLA compilation of t5-small takes minutes.")
+  String only;
+
   @Override
   public Integer call() throws Exception {
-    ObjectNode doc = TrainBenchmark.run(TrainBenchmark.defaultCases(), new TrainBenchmark.Options(warmup, steps, 5),
-        System.err);
+    var cases = TrainBenchmark.defaultCases().stream().filter(c -> only == null || c.part().equals(only)).toList();
+    if (cases.isEmpty()) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--only: no cases for '" + only
+          + "'; expected t5-small or vit-tiny");
+    }
+    ObjectNode doc = TrainBenchmark.run(cases, new TrainBenchmark.Options(warmup, steps, 5), System.err);
     System.err.println("benchmarking the input pipeline (t5-small batch shape) ...");
     double batchesPerS = InputBenchmark.t5BatchesPerSecond(new BatchShape(8, 128, 32), 200);
     ObjectNode input = ((com.fasterxml.jackson.databind.node.ArrayNode) doc.get("results")).addObject();
     input.put("name", "input/t5_small_batches/noxla");
     input.put("batches_per_s", Math.round(batchesPerS * 10) / 10.0);
+    // the fastest step measured is the hardest rate for the input pipeline to keep up with
+    double fastest = 0;
     for (var r : doc.get("results")) {
-      if (r.get("name").asText().equals("t5-small/dense/xla") && r.has("steps_per_s")) {
-        ((ObjectNode) doc.get("ratios")).put("input_over_step",
-            Math.round(batchesPerS / r.get("steps_per_s").asDouble() * 10) / 10.0);
+      if (r.has("steps_per_s")) {
+        fastest = Math.max(fastest, r.get("steps_per_s").asDouble());
       }
+    }
+    if (fastest > 0) {
+      ((ObjectNode) doc.get("ratios")).put("input_over_step", Math.round(batchesPerS / fastest * 10) / 10.0);
     }
     spec.commandLine().getOut().println(doc.toPrettyString());
     return 0;
