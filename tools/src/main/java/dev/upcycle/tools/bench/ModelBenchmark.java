@@ -35,7 +35,7 @@ public final class ModelBenchmark {
       int modelTargetLength, Timing timing) {}
 
   public static Options defaults() {
-    return new Options(4096, 512, 2048, 8, 4, 128, 32, new Timing(2, 5));
+    return new Options(4096, 512, 2048, 8, 16, 128, 32, new Timing(2, 5));
   }
 
   private ModelBenchmark() {}

@@ -23,7 +23,7 @@ public final class ModelBenchCommand implements Callable<Integer> {
   @Option(names = "--tokens", defaultValue = "4096", description = "Tokens in the block benchmark. Default: ${DEFAULT-VALUE}.")
   int tokens;
 
-  @Option(names = "--model-batch", defaultValue = "4",
+  @Option(names = "--model-batch", defaultValue = "16",
       description = "Examples per step of the whole-model case (128 input, 32 target tokens each). Default: ${DEFAULT-VALUE}.")
   int modelBatch;
 
