@@ -134,12 +134,12 @@ public final class ConvertJob {
         long bytesWritten = 0;
         long bytesRead = 0;
         int total = plan.targets().size();
-        try (CheckpointWriter writer = writers.open(out, step, options.outputFormat())) {
-          for (Rule rule : plan.rules()) {
-            if (rule.kind() == Rule.Kind.DROP) {
-              continue;
-            }
-            RawTensor source = rule.source() == null ? null : reader.read(rule.source().name());
+        java.util.List<Rule> active = plan.rules().stream().filter(r -> r.kind() != Rule.Kind.DROP).toList();
+        try (CheckpointWriter writer = writers.open(out, step, options.outputFormat());
+            ReadAhead sources = new ReadAhead(reader,
+                active.stream().map(r -> r.source() == null ? null : r.source().name()).toList())) {
+          for (Rule rule : active) {
+            RawTensor source = sources.next();
             if (source != null) {
               bytesRead += source.info().byteSize();
               if (!source.info().equals(rule.source())) {
