@@ -154,7 +154,7 @@ public final class MissingGradients {
    *
    * @return {@code true} if registered; {@code false} if {@code opType} already has a gradient
    *     (C++, an earlier call, or other code), which TF does not allow to be replaced
-   * @throws UnsupportedOperationException on Windows, where TF Java 1.1.0 has no custom gradients
+   * @throws IllegalStateException on Windows, where TF Java 1.1.0 has no custom gradients
    */
   public static boolean register(String opType, RawCustomGradient gradient) {
     checkNotNull(opType, "opType");
@@ -191,7 +191,7 @@ public final class MissingGradients {
     synchronized (ADAPTER_LOCK) {
       if (adapter == null) {
         if (System.getProperty("os.name", "").toLowerCase(Locale.ENGLISH).startsWith("win")) {
-          throw new UnsupportedOperationException(
+          throw new IllegalStateException(
               "TF Java 1.1.0 does not support custom gradients on Windows");
         }
         adapter = RawCustomGradient.adapter(MissingGradients::dispatch);
