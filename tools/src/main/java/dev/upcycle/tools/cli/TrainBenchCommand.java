@@ -3,6 +3,8 @@ package dev.upcycle.tools.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.train.input.InputBenchmark;
+import dev.upcycle.tools.bench.MatmulCeiling;
+import dev.upcycle.tools.bench.Timing;
 import dev.upcycle.train.step.TrainBenchmark;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -40,7 +42,9 @@ public final class TrainBenchCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--only: no cases for '" + only
           + "'; expected t5-small or vit-tiny");
     }
-    ObjectNode doc = TrainBenchmark.run(cases, new TrainBenchmark.Options(warmup, steps, 5), System.err);
+    System.err.println("measuring the matmul ceiling ...");
+    double ceiling = MatmulCeiling.measure(MatmulCeiling.DEFAULT_SIZE, false, new Timing(1, 5)).gflops();
+    ObjectNode doc = TrainBenchmark.run(cases, new TrainBenchmark.Options(warmup, steps), ceiling, System.err);
     System.err.println("benchmarking the input pipeline (t5-small batch shape) ...");
     double batchesPerS = InputBenchmark.t5BatchesPerSecond(new BatchShape(8, 128, 32), 200);
     ObjectNode input = ((com.fasterxml.jackson.databind.node.ArrayNode) doc.get("results")).addObject();

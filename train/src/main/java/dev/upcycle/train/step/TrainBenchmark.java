@@ -4,7 +4,6 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.MoeConfig;
@@ -22,20 +21,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
-import org.tensorflow.Graph;
-import org.tensorflow.Operand;
-import org.tensorflow.Result;
-import org.tensorflow.Session;
 import org.tensorflow.TensorFlow;
-import org.tensorflow.ndarray.Shape;
-import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 
 /**
  * The "train" benchmark (DESIGN.md §9): steps/s, tokens/s and achieved FLOP/s of whole train steps
  * (forward, backward, Adafactor update) for dense and MoE models with XLA on and off, against a
- * matmul ceiling measured in the same run (2048³ float32 MatMul, median of several runs). FLOPs
+ * matmul ceiling the caller measured in the same run (`bench train` uses the tools module's MatmulCeiling). FLOPs
  * come from {@link FlopCount#trainStep}; tokens are encoder tokens (batch × input length; ViT:
  * batch × patches). Each result also reports the graph build time and the first step's time
  * (graph optimisation and, with XLA, compilation), which the medians exclude. Prints one JSON
@@ -65,17 +57,15 @@ public final class TrainBenchmark {
   /**
    * @param warmupSteps steps run before timing (the first includes graph optimisation / XLA compile)
    * @param measuredSteps timed steps
-   * @param ceilingRuns matmul runs for the ceiling (median)
    */
-  public record Options(int warmupSteps, int measuredSteps, int ceilingRuns) {
+  public record Options(int warmupSteps, int measuredSteps) {
     public Options {
       checkArgument(warmupSteps >= 1, "warmupSteps must be >= 1, got %s", warmupSteps);
       checkArgument(measuredSteps >= 1, "measuredSteps must be >= 1, got %s", measuredSteps);
-      checkArgument(ceilingRuns >= 5, "ceilingRuns must be >= 5, got %s", ceilingRuns);
     }
 
     public static Options defaults() {
-      return new Options(2, 3, 5);
+      return new Options(2, 3);
     }
   }
 
@@ -101,39 +91,8 @@ public final class TrainBenchmark {
     return out;
   }
 
-  /** Median GFLOP/s of a 2048³ float32 MatMul in a plain (no XLA) session. */
-  public static double matmulCeilingGflops(int runs) {
-    int n = 2048;
-    SplittableRandom rnd = new SplittableRandom(1);
-    try (Graph g = new Graph(); Session s = new Session(g, SessionConfigs.cpu(false));
-        TFloat32 a = random(rnd, n); TFloat32 b = random(rnd, n)) {
-      Ops tf = Ops.create(g);
-      var pa = tf.placeholder(TFloat32.class);
-      var pb = tf.placeholder(TFloat32.class);
-      Operand<TFloat32> sum = tf.reduceSum(tf.linalg.matMul(pa, pb), tf.constant(new int[] {0, 1}));
-      double[] secs = new double[runs + 1];
-      for (int i = 0; i <= runs; i++) {
-        long t0 = System.nanoTime();
-        try (Result r = s.runner().feed(pa, a).feed(pb, b).fetch(sum).run()) {
-          secs[i] = (System.nanoTime() - t0) / 1e9;
-        }
-      }
-      double median = median(Arrays.copyOfRange(secs, 1, secs.length)); // the first run warms up
-      return 2.0 * n * n * n / median / 1e9;
-    }
-  }
-
-  private static TFloat32 random(SplittableRandom rnd, int n) {
-    TFloat32 t = TFloat32.tensorOf(Shape.of(n, n));
-    var buf = t.asRawTensor().data().asFloats();
-    for (long i = 0; i < (long) n * n; i++) {
-      buf.setFloat((float) (rnd.nextDouble() - 0.5), i);
-    }
-    return t;
-  }
-
   /** Runs every case and returns the JSON document. */
-  public static ObjectNode run(List<Case> cases, Options options, PrintStream progress) {
+  public static ObjectNode run(List<Case> cases, Options options, double ceilingGflops, PrintStream progress) {
     ObjectMapper json = new ObjectMapper();
     ObjectNode doc = json.createObjectNode();
     doc.put("bench", "train");
@@ -143,8 +102,8 @@ public final class TrainBenchmark {
     machine.put("tensorflow", TensorFlow.version());
     machine.put("device", "cpu");
     machine.put("xla_cpu_jit_flag", SessionConfigs.cpuJitEnabled());
-    progress.println("measuring the matmul ceiling ...");
-    double ceiling = matmulCeilingGflops(options.ceilingRuns());
+    checkArgument(ceilingGflops > 0, "ceilingGflops must be > 0, got %s", ceilingGflops);
+    double ceiling = ceilingGflops;
     doc.put("ceiling_gflops", round(ceiling));
     var results = doc.putArray("results");
     Map<String, Double> msByName = new LinkedHashMap<>();
@@ -236,15 +195,5 @@ public final class TrainBenchmark {
 
   private static double round(double v) {
     return Math.round(v * 1000) / 1000.0;
-  }
-
-  /** Prints the JSON of {@link #defaultCases()}; args: [warmup steps] [measured steps]. */
-  public static void main(String[] args) throws Exception {
-    Options o = Options.defaults();
-    if (args.length >= 2) {
-      o = new Options(Integer.parseInt(args[0]), Integer.parseInt(args[1]), 5);
-    }
-    ObjectNode doc = run(defaultCases(), o, System.err);
-    System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
   }
 }

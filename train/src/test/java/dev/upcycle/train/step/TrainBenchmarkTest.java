@@ -21,7 +21,7 @@ class TrainBenchmarkTest {
     List<TrainBenchmark.Case> cases = List.of(
         new TrainBenchmark.Case("t5-test", "dense", dense, TinyModels.SHAPE, false),
         new TrainBenchmark.Case("t5-test", "moe-e4", moe, TinyModels.SHAPE, false));
-    ObjectNode doc = TrainBenchmark.run(cases, new TrainBenchmark.Options(1, 2, 5),
+    ObjectNode doc = TrainBenchmark.run(cases, new TrainBenchmark.Options(1, 2), 100.0,
         new PrintStream(PrintStream.nullOutputStream()));
     assertEquals("train", doc.get("bench").asText());
     assertTrue(doc.get("machine").get("cores").asInt() >= 1);
