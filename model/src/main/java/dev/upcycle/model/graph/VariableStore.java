@@ -14,7 +14,6 @@ import org.tensorflow.Operand;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.AssignVariableOp;
 import org.tensorflow.op.core.Placeholder;
@@ -205,14 +204,5 @@ public final class VariableStore<T extends TFloating> {
       out.add(v.value());
     }
     return out;
-  }
-
-  /** A single op that runs all initializers (for sessions that need one target). */
-  public Op initializerGroup() {
-    List<Op> inits = new ArrayList<>();
-    for (ModelVariable<T> v : variables.values()) {
-      inits.add(v.initOp());
-    }
-    return tf.withControlDependencies(inits).withName("init_all_variables").noOp();
   }
 }

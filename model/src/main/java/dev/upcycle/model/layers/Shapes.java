@@ -2,8 +2,6 @@ package dev.upcycle.model.layers;
 
 import java.util.Arrays;
 import org.tensorflow.Operand;
-import org.tensorflow.op.Ops;
-import org.tensorflow.types.TInt64;
 
 /** Static-shape helpers: the graphs are built with fully known shapes (one graph per batch shape). */
 public final class Shapes {
@@ -27,10 +25,6 @@ public final class Shapes {
   public static long dim(Operand<?> x, int axis) {
     long[] s = of(x);
     return s[axis < 0 ? s.length + axis : axis];
-  }
-
-  public static Operand<TInt64> constant(Ops tf, long... shape) {
-    return tf.constant(shape);
   }
 
   public static long product(long[] s, int from, int to) {
