@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code upcycle bench convert}: conversion throughput vs a plain copy, and peak RSS. */
-@Command(name = "convert", description = "Time converting a T5 v1.1 Base-shaped checkpoint against a plain copy (JSON).")
+@Command(name = "convert", description = "Time converting a T5 v1.1 Base-shaped checkpoint against a plain copy of the same number of bytes (JSON).")
 public final class ConvertBenchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -23,13 +23,17 @@ public final class ConvertBenchCommand implements Callable<Integer> {
   @Option(names = "--layers", defaultValue = "12", description = "Layers per stack (12 = Base). Default: ${DEFAULT-VALUE}.")
   int layers;
 
+  @Option(names = "--repeats", defaultValue = "3",
+      description = "Conversion + copy pairs; the figures are their medians. Default: ${DEFAULT-VALUE}.")
+  int repeats;
+
   @Option(names = "--dir", description = "Scratch folder (needs ~1 GB + E/2 GB). Default: the temp folder.")
   Path dir;
 
   @Override
   public Integer call() throws Exception {
     ConvertBenchmark.Settings d = ConvertBenchmark.Settings.defaults();
-    ConvertBenchmark.Settings s = new ConvertBenchmark.Settings(experts, layers, dir == null ? d.workParent() : dir,
+    ConvertBenchmark.Settings s = new ConvertBenchmark.Settings(experts, layers, repeats, dir == null ? d.workParent() : dir,
         d.childHeap(), false);
     spec.commandLine().getOut().println(ConvertBenchmark.run(s, System.err).toPrettyString());
     return 0;
