@@ -46,6 +46,8 @@ import org.tensorflow.proto.TensorShapeProto;
  */
 public final class TfBundleReader implements CheckpointReader {
 
+  private static final int READ_CHUNK = 4 << 20;
+
   /** The value of {@link #format()}. */
   public static final String FORMAT = "tf-bundle";
 
@@ -257,12 +259,15 @@ public final class TfBundleReader implements CheckpointReader {
     ByteBuffer buf = ByteBuffer.allocate((int) e.size()).order(ByteOrder.LITTLE_ENDIAN);
     long pos = e.offset();
     while (buf.hasRemaining()) {
-      int n = ch.read(buf, pos);
+      // slices keep the JDK's temporary direct buffer (one per thread, kept) at READ_CHUNK bytes
+      ByteBuffer slice = buf.slice(buf.position(), Math.min(READ_CHUNK, buf.remaining()));
+      int n = ch.read(slice, pos);
       if (n < 0) {
         throw new CheckpointFormatException(dataFile, name, "data file ended at byte " + pos
             + " while reading bytes [" + e.offset() + ", " + (e.offset() + e.size()) + ")");
       }
       pos += n;
+      buf.position(buf.position() + n);
     }
     buf.flip();
     int actual = Crc32c.of(buf);

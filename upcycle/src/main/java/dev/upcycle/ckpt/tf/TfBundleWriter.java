@@ -12,7 +12,9 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -27,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import java.util.zip.CRC32C;
 import org.tensorflow.proto.BundleEntryProto;
 import org.tensorflow.proto.BundleHeaderProto;
 import org.tensorflow.proto.TensorShapeProto;
@@ -51,6 +52,12 @@ import org.tensorflow.proto.VersionDef;
  * written under temporary names and renamed to {@code -of-N} names at commit. Each entry records
  * the masked CRC32C of its bytes. Any I/O failure (a full disk, say) removes the temporary folder
  * and is reported with the file and tensor; {@link #close} without {@link #commit} removes it too.
+ *
+ * <p><b>Throughput.</b> Tensor bytes go from the caller's buffer to the file channel in slices of
+ * {@value #COPY_CHUNK} bytes (the JDK's one copy into a direct buffer, no stream buffering).
+ * {@link #writeRepeated} CRCs its piece once and combines that CRC for the copies. Every
+ * {@value #SYNC_EVERY} bytes the shard is fsynced in the background ({@link BackgroundSync}), so
+ * the disk writes while later tensors are produced; commit still fsyncs every file.
  */
 public final class TfBundleWriter implements CheckpointWriter {
 
@@ -59,16 +66,17 @@ public final class TfBundleWriter implements CheckpointWriter {
 
   /** TF's kTensorBundleVersion, written as the header's producer version. */
   private static final int TENSOR_BUNDLE_VERSION = 1;
-  private static final int COPY_CHUNK = 1 << 20;
+  private static final int COPY_CHUNK = 4 << 20;
+  private static final long SYNC_EVERY = 128L << 20;
 
   /** Opens a new file for writing; tests pass one that runs out of space. */
   @FunctionalInterface
   interface FileSink {
-    OutputStream open(Path file) throws IOException;
+    WritableByteChannel open(Path file) throws IOException;
   }
 
   private static final FileSink DEFAULT_SINK =
-      file -> Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      file -> FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
 
   private enum State { OPEN, COMMITTED, FAILED, CLOSED }
 
@@ -82,11 +90,10 @@ public final class TfBundleWriter implements CheckpointWriter {
   private final Path tmpPrefix;
   /** Index entries by UTF-8 key, in the bytewise order the table needs. */
   private final TreeMap<byte[], BundleEntryProto> entries = new TreeMap<>(Arrays::compareUnsigned);
-  private final byte[] chunk = new byte[COPY_CHUNK];
-
+  private final BackgroundSync syncBehind;
   private State state = State.OPEN;
   private int numShards;
-  private OutputStream shard;
+  private WritableByteChannel shard;
   private long shardBytes;
 
   /**
@@ -107,6 +114,12 @@ public final class TfBundleWriter implements CheckpointWriter {
   }
 
   TfBundleWriter(Path prefix, long maxShardBytes, boolean overwrite, FileSink sink) throws IOException {
+    this(prefix, maxShardBytes, overwrite, sink, SYNC_EVERY);
+  }
+
+  /** Tests pass a small {@code syncEvery} to exercise the background fsyncs. */
+  TfBundleWriter(Path prefix, long maxShardBytes, boolean overwrite, FileSink sink, long syncEvery)
+      throws IOException {
     checkNotNull(prefix, "prefix");
     checkNotNull(sink, "sink");
     checkArgument(maxShardBytes > 0, "maxShardBytes %s must be > 0", maxShardBytes);
@@ -120,6 +133,7 @@ public final class TfBundleWriter implements CheckpointWriter {
     this.maxShardBytes = maxShardBytes;
     this.overwrite = overwrite;
     this.sink = sink;
+    this.syncBehind = new BackgroundSync(syncEvery);
     if (Files.exists(folder)) {
       if (!overwrite) {
         throw new FileAlreadyExistsException(folder.toString(), null,
@@ -189,23 +203,25 @@ public final class TfBundleWriter implements CheckpointWriter {
         openShard();
       }
       file = partialShard(numShards - 1);
-      CRC32C crc = new CRC32C();
+      long pieceBytes = piece.data().remaining();
+      int crc = Crc32c.repeat(Crc32c.of(piece.data()), pieceBytes, copies);
       for (int c = 0; c < copies; c++) {
         ByteBuffer data = piece.data();
-        while (data.hasRemaining()) {
-          int n = Math.min(chunk.length, data.remaining());
-          data.get(chunk, 0, n);
-          shard.write(chunk, 0, n);
-          crc.update(chunk, 0, n);
+        for (int from = 0; from < data.limit(); from += COPY_CHUNK) {
+          ByteBuffer slice = data.slice(from, Math.min(COPY_CHUNK, data.limit() - from));
+          while (slice.hasRemaining()) {
+            shard.write(slice);
+          }
         }
       }
+      syncBehind.wrote(file, size);
       entries.put(key, BundleEntryProto.newBuilder()
           .setDtypeValue(info.dtype().tfEnum())
           .setShape(shapeProto(info.shape()))
           .setShardId(numShards - 1)
           .setOffset(shardBytes)
           .setSize(size)
-          .setCrc32C(Crc32c.mask((int) crc.getValue()))
+          .setCrc32C(Crc32c.mask(crc))
           .build());
       shardBytes += size;
     } catch (IOException e) {
@@ -226,6 +242,9 @@ public final class TfBundleWriter implements CheckpointWriter {
         file = partialShard(numShards - 1);
         closeShard();
       }
+      file = tmpFolder;
+      syncBehind.await();
+      syncBehind.close();
       for (int i = 0; i < numShards; i++) {
         file = partialShard(i);
         Files.move(file, BundleFiles.data(tmpPrefix, i, numShards));
@@ -233,7 +252,7 @@ public final class TfBundleWriter implements CheckpointWriter {
       file = BundleFiles.index(tmpPrefix);
       writeIndex(file);
       file = tmpFolder.resolve(CheckpointStateFile.FILE_NAME);
-      try (OutputStream out = sink.open(file)) {
+      try (OutputStream out = Channels.newOutputStream(sink.open(file))) {
         out.write(CheckpointStateFile.format(baseName, List.of(baseName)).getBytes(StandardCharsets.UTF_8));
       }
       file = tmpFolder;
@@ -258,13 +277,13 @@ public final class TfBundleWriter implements CheckpointWriter {
 
   private void openShard() throws IOException {
     Path file = partialShard(numShards);
-    shard = new BufferedOutputStream(sink.open(file), COPY_CHUNK);
+    shard = sink.open(file);
     numShards++;
     shardBytes = 0;
   }
 
   private void closeShard() throws IOException {
-    OutputStream s = shard;
+    WritableByteChannel s = shard;
     shard = null;
     s.close();
   }
@@ -279,7 +298,7 @@ public final class TfBundleWriter implements CheckpointWriter {
         .setEndianness(BundleHeaderProto.Endianness.LITTLE)
         .setVersion(VersionDef.newBuilder().setProducer(TENSOR_BUNDLE_VERSION))
         .build();
-    try (OutputStream out = new BufferedOutputStream(sink.open(file), 1 << 16)) {
+    try (OutputStream out = new BufferedOutputStream(Channels.newOutputStream(sink.open(file)), 1 << 16)) {
       TableWriter table = new TableWriter(out, TableWriter.DEFAULT_BLOCK_SIZE, TableWriter.DEFAULT_RESTART_INTERVAL);
       table.add(new byte[0], header.toByteArray());
       for (Map.Entry<byte[], BundleEntryProto> e : entries.entrySet()) {
@@ -333,6 +352,7 @@ public final class TfBundleWriter implements CheckpointWriter {
   }
 
   private void abort() throws IOException {
+    syncBehind.close(); // its thread lets go of the files before they are deleted
     if (shard != null) {
       try {
         closeShard();

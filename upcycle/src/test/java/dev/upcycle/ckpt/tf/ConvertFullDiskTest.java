@@ -12,6 +12,7 @@ import dev.upcycle.plan.SyntheticCheckpoint;
 import dev.upcycle.plan.UpcycleOptions;
 import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -28,7 +29,7 @@ class ConvertFullDiskTest {
 
   private static TfBundleWriter.FileSink fullDiskAfter(long budget) {
     long[] left = {budget};
-    return file -> new FilterOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW)) {
+    return file -> Channels.newChannel(new FilterOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW)) {
       @Override
       public void write(int b) throws IOException {
         write(new byte[] {(byte) b}, 0, 1);
@@ -44,7 +45,7 @@ class ConvertFullDiskTest {
         left[0] -= len;
         out.write(b, off, len);
       }
-    };
+    });
   }
 
   @Test

@@ -15,6 +15,7 @@ import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -167,7 +168,7 @@ class TfBundleBadInputTest {
   /** A sink that fails like a full disk once {@code budget} bytes have gone to disk in total. */
   private static TfBundleWriter.FileSink fullDiskAfter(long budget) {
     long[] left = {budget};
-    return file -> new FilterOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW)) {
+    return file -> Channels.newChannel(new FilterOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW)) {
       @Override
       public void write(int b) throws IOException {
         write(new byte[] {(byte) b}, 0, 1);
@@ -183,10 +184,10 @@ class TfBundleBadInputTest {
         left[0] -= len;
         out.write(b, off, len);
       }
-    };
+    });
   }
 
-  private static final int BIG = 600_000; // 2.4 MB of floats: written straight through the 1 MiB buffer
+  private static final int BIG = 600_000; // 2.4 MB of floats: written in several slices
 
   private static void writeAll(TfBundleWriter w) throws IOException {
     w.write(Tensors.i64("step", shape(), 7));
@@ -209,9 +210,10 @@ class TfBundleBadInputTest {
 
     record Case(long budget, String expectedInMessage) {}
     List<Case> cases = List.of(
-        new Case(0, "'big/kernel'"),                     // the big tensor's first chunk hits the disk
+        new Case(0, "'step'"),                           // the first tensor's bytes hit the full disk
+        new Case(8, "'big/kernel'"),                     // the step fits; the big tensor's first chunk does not
         new Case(1_000_000, "'big/kernel'"),             // mid-tensor
-        new Case(data - 4, "model.data-00000.partial"),  // flushing the last small tensor at commit
+        new Case(data - 4, "model.data-00000.partial"),  // the last small tensor
         new Case(data + index / 2, "model.index"),       // while writing the index
         new Case(data + index + state / 2, "checkpoint")); // while writing the state file
     for (Case c : cases) {

@@ -81,6 +81,27 @@ class TfBundleRoundTripTest {
   }
 
   @Test
+  void backgroundFsyncsAfterEveryTensorChangeNothingWritten() throws Exception {
+    Path prefix = tmp.resolve("synced/ckpt/model.ckpt-7");
+    List<RawTensor> written = sample();
+    // a 1-byte threshold starts an fsync after each tensor, across shard switches
+    try (TfBundleWriter w = new TfBundleWriter(prefix, 3000, false,
+        file -> java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW,
+            java.nio.file.StandardOpenOption.WRITE), 1)) {
+      for (RawTensor r : written) {
+        w.write(r);
+      }
+      w.commit();
+    }
+    try (TfBundleReader r = TfBundleReader.open(prefix)) {
+      assertTrue(r.numShards() >= 2, "shards: " + r.numShards());
+      for (RawTensor expected : written) {
+        assertArrayEquals(expected.bytes(), r.read(expected.name()).bytes(), expected.name());
+      }
+    }
+  }
+
+  @Test
   void folderWithStateFileAndIndexFileBothOpen() throws Exception {
     Path prefix = tmp.resolve("ckpt/model.ckpt-7");
     try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
