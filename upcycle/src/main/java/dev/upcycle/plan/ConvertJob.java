@@ -17,7 +17,6 @@ import dev.upcycle.ckpt.names.T5xNames;
 import dev.upcycle.ckpt.t5x.T5xCheckpointWriter;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -26,8 +25,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -224,7 +221,7 @@ public final class ConvertJob {
     src.put("format", d.format());
     src.put("naming", d.naming());
     src.put("digest_file", d.indexFile().getFileName().toString());
-    src.put("sha256", sha256(d.indexFile()));
+    src.put("sha256", dev.upcycle.ckpt.Digests.sha256(d.indexFile()));
     src.put("tensors_stored", d.stored());
     src.put("tensors_dropped_by_name_map", d.dropped().size());
     root.set("options", JSON.valueToTree(plan.options().asMap()));
@@ -252,19 +249,6 @@ public final class ConvertJob {
   static String projectVersion() {
     String v = ConvertJob.class.getPackage().getImplementationVersion();
     return v != null ? v : "0.1.0-SNAPSHOT";
-  }
-
-  static String sha256(Path file) throws IOException {
-    try (InputStream in = Files.newInputStream(file)) {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        md.update(buf, 0, n);
-      }
-      return HexFormat.of().formatHex(md.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 missing from this JVM", e);
-    }
   }
 
   /** Removes {@code .<name>.convert-<pid>-*} folders beside {@code target} whose process has ended. */

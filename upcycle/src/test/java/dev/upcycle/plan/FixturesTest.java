@@ -119,7 +119,7 @@ class FixturesTest {
       assertEquals(1, moe.read("state/step").data().getLong(0));
     }
     JsonNode prov = new ObjectMapper().readTree(to.resolve(ConvertJob.PROVENANCE_FILE).toFile());
-    assertEquals(ConvertJob.sha256(from.resolve("model.ckpt-1.index")), prov.get("source").get("sha256").asText());
+    assertEquals(dev.upcycle.ckpt.Digests.sha256(from.resolve("model.ckpt-1.index")), prov.get("source").get("sha256").asText());
     assertEquals("1.1.0", prov.get("tensorflow_java").asText());
     assertEquals(2, prov.get("options").get("num_experts").asInt());
     assertEquals(2, prov.get("plan").get("fresh_router").get("tensors").asInt());

@@ -19,7 +19,13 @@ final class ConfigOptions {
   List<String> overrides = List.of();
 
   TrainConfig resolve(Map<String, String> extra) throws IOException {
-    TrainConfig c = config == null ? TrainConfig.defaults() : TrainConfig.load(config);
+    return resolve(extra, null);
+  }
+
+  /** As {@link #resolve(Map)}, but without {@code --config} the file {@code fallback} is used when it exists. */
+  TrainConfig resolve(Map<String, String> extra, Path fallback) throws IOException {
+    Path file = config != null ? config : fallback != null && java.nio.file.Files.isRegularFile(fallback) ? fallback : null;
+    TrainConfig c = file == null ? TrainConfig.defaults() : TrainConfig.load(file);
     Map<String, String> all = new LinkedHashMap<>();
     for (String kv : overrides) {
       int eq = kv.indexOf('=');

@@ -14,6 +14,10 @@ import dev.upcycle.train.data.IdxImages;
 import dev.upcycle.train.input.TfRecordBatchSource;
 import dev.upcycle.train.metrics.StepMetrics;
 import dev.upcycle.train.metrics.TrainListener;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.upcycle.savedmodels.ExportOptions;
+import dev.upcycle.savedmodels.SavedModelExporter;
+import dev.upcycle.train.step.Batch;
 import dev.upcycle.train.step.BatchSource;
 import dev.upcycle.train.step.EvalJob;
 import dev.upcycle.train.step.Evaluator;
@@ -23,6 +27,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +44,9 @@ import java.util.stream.Stream;
  * {@code dataset-fashion-mnist}) → TFRecords → a dense ViT ({@code vit-mnist}) trained from
  * scratch → checkpoint → upcycled to an 8-expert MoE in the last two blocks (Expert Choice C = 2,
  * renormalised combine, Adam state copied to the experts: the paper's vision recipe) → the MoE and
- * a dense continuation trained for the same extra steps → both evaluated on the 10,000 test images.
+ * a dense continuation trained for the same extra steps → both evaluated on the 10,000 test images
+ * → the MoE exported as a TF Serving SavedModel, reloaded with TensorFlow's loader and run on test
+ * images.
  */
 public final class PipelineDemo {
 
@@ -113,6 +123,14 @@ public final class PipelineDemo {
         100 * contEval.accuracy());
     out.printf(Locale.ROOT, "  %-34s loss %.4f  accuracy %6.2f%%%n", "upcycled MoE (" + s.experts() + " experts)",
         moeEval.loss(), 100 * moeEval.accuracy());
+
+    Path exportBase = s.workDir().resolve("export/vit_moe");
+    SavedModelExporter.ExportResult exported = SavedModelExporter.export(moe.modelSpec(), last(moeRun), exportBase,
+        ExportOptions.defaults().withBatch(s.batch()), new ObjectMapper().readTree(moe.toJson()), line -> { });
+    double served = servedAccuracy(exported.versionDir(), moe, test);
+    out.printf(Locale.ROOT, "%n5. exported the MoE for TF Serving: %s (serving_default: images -> logits,"
+        + " probabilities, classes; score); reloaded with TensorFlow's SavedModel loader, first %d test images:"
+        + " accuracy %.2f%%%n", exported.versionDir(), s.batch(), 100 * served);
     out.printf(Locale.ROOT, "done in %.0f s; run folders under %s%n", (System.nanoTime() - t0) / 1e9, s.workDir());
     return new Outcome(denseEval, contEval, moeEval);
   }
@@ -148,6 +166,24 @@ public final class PipelineDemo {
     try (BatchSource source = new TfRecordBatchSource(TfRecordBatchSource.Options.images(List.of(data), shape,
         vit.imageSize(), vit.imageSize(), vit.channels(), 0).withShuffleBuffer(1))) {
       return EvalJob.run(config, checkpoint, source, batches);
+    }
+  }
+
+  /** Top-1 accuracy of the exported SavedModel on the first batch of {@code data}. */
+  private double servedAccuracy(Path savedModel, TrainConfig config, Path data) throws IOException {
+    VitConfig vit = (VitConfig) config.modelSpec().arch();
+    try (BatchSource source = new TfRecordBatchSource(TfRecordBatchSource.Options.images(List.of(data),
+        config.batchShape(), vit.imageSize(), vit.imageSize(), vit.channels(), 0).withShuffleBuffer(1));
+        Batch batch = source.nextBatch(0);
+        SavedModelBundle bundle = SavedModelBundle.load(savedModel.toString(), SavedModelExporter.SERVE_TAG);
+        Result result = bundle.function("serving_default").call(Map.of("images", batch.features().get(Batch.IMAGES)))) {
+      TInt64 classes = (TInt64) result.get("classes").orElseThrow();
+      TInt32 labels = (TInt32) batch.features().get(Batch.LABELS);
+      int correct = 0;
+      for (int i = 0; i < labels.size(); i++) {
+        correct += classes.getLong(i) == labels.getInt(i) ? 1 : 0;
+      }
+      return correct / (double) labels.size();
     }
   }
 

@@ -61,6 +61,9 @@ import org.tensorflow.proto.VersionDef;
  */
 public final class TfBundleWriter implements CheckpointWriter {
 
+  /** The state file written beside the bundle (TF's {@code checkpoint}). */
+  public static final String STATE_FILE_NAME = CheckpointStateFile.FILE_NAME;
+
   /** Default shard size limit: 1 GiB. */
   public static final long DEFAULT_MAX_SHARD_BYTES = 1L << 30;
 

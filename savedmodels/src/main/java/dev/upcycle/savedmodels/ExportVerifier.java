@@ -1,0 +1,52 @@
+package dev.upcycle.savedmodels;
+
+import dev.upcycle.model.ModelSpec;
+import dev.upcycle.model.VitConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * Loads an exported SavedModel with TensorFlow's own loader (the C API TF Serving's loader shares)
+ * and runs each signature on a full and a one-example request, checking the output shapes.
+ */
+final class ExportVerifier {
+
+  private ExportVerifier() {}
+
+  static void verify(Path dir, ModelSpec spec, int batch) throws IOException {
+    VitConfig c = (VitConfig) spec.arch();
+    try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), SavedModelExporter.SERVE_TAG)) {
+      for (int n : batch == 1 ? new int[] {1} : new int[] {batch, 1}) {
+        try (TFloat32 images = TFloat32.tensorOf(Shape.of(n, c.imageSize(), c.imageSize(), c.channels()));
+            TInt32 labels = TInt32.vectorOf(new int[n]);
+            Result predict = bundle.function(ServingGraph.DEFAULT_SIGNATURE).call(Map.of("images", images));
+            Result score = bundle.function(ServingGraph.SCORE_SIGNATURE).call(Map.of("images", images,
+                "labels", labels))) {
+          expect(dir, predict, "logits", n, c.numClasses());
+          expect(dir, predict, "probabilities", n, c.numClasses());
+          expect(dir, predict, "classes", n);
+          expect(dir, score, "log_likelihood", n);
+        }
+      }
+    } catch (RuntimeException e) {
+      throw new IOException("the exported SavedModel in " + dir + " does not load or run in TensorFlow: " + e.getMessage(),
+          e);
+    }
+  }
+
+  private static void expect(Path dir, Result result, String key, long... shape) throws IOException {
+    Tensor t = result.get(key).orElseThrow(() -> new IOException(dir + ": signature output '" + key + "' is missing"));
+    if (!Arrays.equals(t.shape().asArray(), shape)) {
+      throw new IOException(dir + ": signature output '" + key + "' has shape " + t.shape() + "; expected "
+          + Arrays.toString(shape));
+    }
+  }
+}

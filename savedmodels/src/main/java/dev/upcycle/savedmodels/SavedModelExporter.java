@@ -1,0 +1,305 @@
+package dev.upcycle.savedmodels;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.upcycle.ckpt.CheckpointFormatException;
+import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.Digests;
+import dev.upcycle.ckpt.RawTensor;
+import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.ckpt.tf.TfBundleReader;
+import dev.upcycle.ckpt.tf.TfBundleWriter;
+import dev.upcycle.model.ModelSpec;
+import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.plan.FloatCodec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.proto.DataType;
+import org.tensorflow.proto.MetaGraphDef;
+import org.tensorflow.proto.SavedModel;
+import org.tensorflow.proto.SaverDef;
+import org.tensorflow.proto.SignatureDef;
+import org.tensorflow.proto.TensorShapeProto;
+
+/**
+ * Exports a checkpoint (TF bundle with canonical names: a training step folder, a converted
+ * checkpoint) as a TF Serving SavedModel, {@code <base>/<version>/}:
+ * {@code saved_model.pb} (tag {@code serve}, the {@link ServingGraph}, its signatures and a
+ * {@link SaverDef}), {@code variables/variables.{index,data-*}} (every weight the graph uses, read
+ * and written one tensor at a time, as float32, under its canonical name) and
+ * {@code assets.extra/provenance.json}.
+ *
+ * <p>Checked before anything is written: every variable of the serving graph is in the checkpoint
+ * with the same shape and a float dtype, and the checkpoint has no other model weight (optimizer
+ * state {@code state/...} is left out). The version folder is assembled in a staging folder beside
+ * it, loaded with TensorFlow's own SavedModel loader and run once (unless {@code verify} is off),
+ * and renamed into place in one atomic step: {@code <base>/<version>} holds a complete SavedModel
+ * or does not exist.
+ */
+public final class SavedModelExporter {
+
+  public static final String SERVE_TAG = "serve";
+  public static final String PROVENANCE_FILE = "provenance.json";
+  /** The TF runtime TF Java 1.1.0 bundles. */
+  public static final String TENSORFLOW_VERSION = "2.18.0";
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** What was exported. */
+  public record ExportResult(Path versionDir, int variables, long variableBytes, boolean verified, Duration took) {}
+
+  private SavedModelExporter() {}
+
+  /**
+   * Exports {@code checkpoint} as the model {@code spec} to {@code base/<version>}.
+   *
+   * @param config the run config to record in the provenance (e.g. the step folder's config.json), or null
+   * @param log progress lines
+   * @throws FileAlreadyExistsException when the version folder exists and overwrite is off
+   * @throws CheckpointFormatException when the checkpoint does not hold the model's weights
+   */
+  public static ExportResult export(ModelSpec spec, Path checkpoint, Path base, ExportOptions options, JsonNode config,
+      Consumer<String> log) throws IOException {
+    checkNotNull(spec, "spec");
+    checkNotNull(checkpoint, "checkpoint");
+    checkNotNull(base, "base");
+    checkNotNull(options, "options");
+    checkNotNull(log, "log");
+    Instant start = Instant.now();
+    Path versionDir = base.toAbsolutePath().normalize().resolve(Long.toString(options.version()));
+    if (Files.exists(versionDir) && !options.overwrite()) {
+      throw new FileAlreadyExistsException(versionDir.toString(), null,
+          "version folder already exists; pass overwrite (or another version) to replace it");
+    }
+    Path prefix = TfBundleReader.resolvePrefix(checkpoint).orElseThrow(() -> new CheckpointFormatException(
+        checkpoint, null, "no TF tensor bundle (.index file or checkpoint state file) found"));
+    log.accept("building the serving graph (" + spec.arch().getClass().getSimpleName() + ", batch " + options.batch()
+        + ")");
+    try (ServingGraph serving = ServingGraph.build(spec, options.batch());
+        TfBundleReader reader = TfBundleReader.open(prefix)) {
+      List<ModelVariable<org.tensorflow.types.TFloat32>> vars = serving.store.variables();
+      checkWeights(prefix, reader, vars);
+      SaverDef saver = VariableSaver.addTo(Ops.create(serving.graph), serving.store);
+
+      Files.createDirectories(versionDir.getParent());
+      Path staging = Files.createDirectory(versionDir.resolveSibling(
+          "." + versionDir.getFileName() + ".export-" + randomSuffix()));
+      try {
+        Path out = staging.resolve("out");
+        Files.createDirectory(out);
+        long bytes = writeVariables(reader, vars, out, log);
+        writeSavedModel(serving, saver, out.resolve("saved_model.pb"));
+        writeProvenance(out, spec, prefix, options, config, serving);
+        boolean verified = false;
+        if (options.verify()) {
+          log.accept("loading the SavedModel with TensorFlow and running one request");
+          ExportVerifier.verify(out, spec, options.batch());
+          verified = true;
+        }
+        publish(staging, out, versionDir);
+        log.accept("exported " + vars.size() + " variables to " + versionDir);
+        return new ExportResult(versionDir, vars.size(), bytes, verified, Duration.between(start, Instant.now()));
+      } finally {
+        deleteTree(staging);
+      }
+    }
+  }
+
+  private static <T extends org.tensorflow.types.family.TFloating> void checkWeights(Path prefix, TfBundleReader reader,
+      List<ModelVariable<T>> vars) throws IOException {
+    Map<String, TensorInfo> stored = new HashMap<>();
+    reader.tensors().forEach(t -> stored.put(t.name(), t));
+    List<String> missing = new ArrayList<>();
+    for (ModelVariable<T> v : vars) {
+      TensorInfo have = stored.remove(v.name());
+      if (have == null) {
+        missing.add(v.name());
+        continue;
+      }
+      if (!Arrays.equals(have.shape(), v.shape())) {
+        throw new CheckpointFormatException(prefix, v.name(), "has shape " + Arrays.toString(have.shape())
+            + "; the serving model expects " + Arrays.toString(v.shape()) + " (is the config the checkpoint's?)");
+      }
+      if (!have.dtype().isFloating()) {
+        throw new CheckpointFormatException(prefix, v.name(), "is " + have.dtype() + "; a float weight was expected");
+      }
+    }
+    List<String> extra = stored.keySet().stream().filter(n -> !n.startsWith("state/")).sorted().toList();
+    if (!missing.isEmpty() || !extra.isEmpty()) {
+      missing.sort(null);
+      throw new CheckpointFormatException(prefix, null, String.format(
+          "does not match the serving model: %d variable(s) missing%s; %d weight(s) the model does not have%s"
+              + " (is the config the one the checkpoint was trained or converted with?)",
+          missing.size(), preview(missing), extra.size(), preview(extra)));
+    }
+  }
+
+  /** Streams every variable into {@code out/variables/variables.*} as float32; returns the bytes written. */
+  private static <T extends org.tensorflow.types.family.TFloating> long writeVariables(TfBundleReader reader,
+      List<ModelVariable<T>> vars, Path out, Consumer<String> log) throws IOException {
+    long bytes = 0;
+    int done = 0;
+    try (TfBundleWriter writer = TfBundleWriter.create(out.resolve("variables").resolve("variables"), false)) {
+      for (ModelVariable<T> v : vars) {
+        RawTensor t = asFloat32(reader.read(v.name()));
+        writer.write(t);
+        bytes += t.info().byteSize();
+        done++;
+        if (done % 50 == 0 || done == vars.size()) {
+          log.accept(String.format("variables %d/%d (%.1f MB)", done, vars.size(), bytes / 1e6));
+        }
+      }
+      writer.commit();
+    }
+    // a SavedModel's variables folder holds only the bundle
+    Files.deleteIfExists(out.resolve("variables").resolve(TfBundleWriter.STATE_FILE_NAME));
+    return bytes;
+  }
+
+  private static RawTensor asFloat32(RawTensor t) {
+    TensorInfo info = t.info();
+    if (info.dtype() == DType.FLOAT32) {
+      return t;
+    }
+    int n = Math.toIntExact(info.numElements());
+    double[] values = FloatCodec.decode(t.data(), info.dtype(), 0, n);
+    ByteBuffer buf = ByteBuffer.allocate(Math.multiplyExact(n, 4)).order(ByteOrder.LITTLE_ENDIAN);
+    FloatCodec.encode(values, DType.FLOAT32, buf, 0);
+    return new RawTensor(new TensorInfo(info.name(), DType.FLOAT32, info.shape()), buf.rewind());
+  }
+
+  private static void writeSavedModel(ServingGraph serving, SaverDef saver, Path file) throws IOException {
+    MetaGraphDef.Builder meta = MetaGraphDef.newBuilder()
+        .setMetaInfoDef(MetaGraphDef.MetaInfoDef.newBuilder()
+            .addTags(SERVE_TAG)
+            .setTensorflowVersion(TENSORFLOW_VERSION))
+        .setGraphDef(serving.graph.toGraphDef())
+        .setSaverDef(saver);
+    for (Map.Entry<String, ServingGraph.SignatureTensors> e : serving.signatures.entrySet()) {
+      SignatureDef.Builder sig = SignatureDef.newBuilder().setMethodName(ServingGraph.PREDICT_METHOD);
+      e.getValue().inputs().forEach((k, op) -> sig.putInputs(k, tensorInfo(op)));
+      e.getValue().outputs().forEach((k, op) -> sig.putOutputs(k, tensorInfo(op)));
+      meta.putSignatureDef(e.getKey(), sig.build());
+    }
+    SavedModel model = SavedModel.newBuilder().setSavedModelSchemaVersion(1).addMetaGraphs(meta).build();
+    writeAtomically(file, model.toByteArray());
+  }
+
+  private static org.tensorflow.proto.TensorInfo tensorInfo(Operand<?> op) {
+    org.tensorflow.Output<?> o = op.asOutput();
+    TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+    for (long d : o.shape().asArray()) {
+      shape.addDim(TensorShapeProto.Dim.newBuilder().setSize(d));
+    }
+    return org.tensorflow.proto.TensorInfo.newBuilder()
+        .setName(o.op().name() + ":" + o.index())
+        .setDtype(DataType.forNumber(o.dataType().getNumber()))
+        .setTensorShape(shape)
+        .build();
+  }
+
+  private static void writeProvenance(Path out, ModelSpec spec, Path prefix, ExportOptions options, JsonNode config,
+      ServingGraph serving) throws IOException {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("tool", "upcycle export");
+    String v = SavedModelExporter.class.getPackage().getImplementationVersion();
+    root.put("project_version", v != null ? v : "0.1.0-SNAPSHOT");
+    root.put("tensorflow_java", "1.1.0");
+    root.put("tensorflow", TENSORFLOW_VERSION);
+    root.put("created", Instant.now().toString());
+    ObjectNode src = root.putObject("source");
+    src.put("checkpoint", prefix.toString());
+    Path index = dev.upcycle.ckpt.tf.BundleFiles.index(prefix);
+    src.put("index_sha256", Digests.sha256(index));
+    for (Path p : new Path[] {prefix.getParent().resolve("provenance.json"),
+        prefix.getParent().getParent() == null ? null : prefix.getParent().getParent().resolve("provenance.json")}) {
+      if (p != null && Files.isRegularFile(p)) {
+        src.set("upcycle_provenance", JSON.readTree(p.toFile())); // the conversion that made the MoE
+        break;
+      }
+    }
+    ObjectNode model = root.putObject("model");
+    model.put("spec", spec.toString());
+    model.put("parameters", serving.store.parameterCount());
+    if (config != null) {
+      model.set("config", config);
+    }
+    ObjectNode export = root.putObject("export");
+    export.put("version", options.version());
+    export.put("batch", options.batch());
+    ObjectNode sigs = export.putObject("signatures");
+    serving.signatures.forEach((k, s) -> {
+      ObjectNode n = sigs.putObject(k);
+      s.inputs().keySet().forEach(n.putArray("inputs")::add);
+      s.outputs().keySet().forEach(n.putArray("outputs")::add);
+    });
+    Path dir = Files.createDirectories(out.resolve("assets.extra"));
+    writeAtomically(dir.resolve(PROVENANCE_FILE), JSON.writeValueAsBytes(root));
+  }
+
+  private static void writeAtomically(Path file, byte[] bytes) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".partial");
+    Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static void publish(Path staging, Path out, Path versionDir) throws IOException {
+    if (Files.exists(versionDir)) {
+      Files.move(versionDir, staging.resolve("old"), StandardCopyOption.ATOMIC_MOVE);
+    }
+    Files.move(out, versionDir, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static String preview(List<String> names) {
+    if (names.isEmpty()) {
+      return "";
+    }
+    List<String> head = names.subList(0, Math.min(5, names.size()));
+    return " (" + String.join(", ", head) + (names.size() > head.size() ? ", ..." : "") + ")";
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  private static String randomSuffix() {
+    byte[] b = new byte[6];
+    new SecureRandom().nextBytes(b);
+    return HexFormat.of().formatHex(b);
+  }
+}

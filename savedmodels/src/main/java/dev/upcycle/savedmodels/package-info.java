@@ -1,0 +1,7 @@
+/**
+ * Export for TF Serving (DESIGN.md §7): a SavedModel at {@code <base>/<version>/} whose graph is
+ * built in Java, whose {@code variables/} bundle is streamed tensor by tensor from a checkpoint
+ * with canonical names, with {@code serving_default} and {@code score} signatures and a provenance
+ * JSON in {@code assets.extra/}.
+ */
+package dev.upcycle.savedmodels;
