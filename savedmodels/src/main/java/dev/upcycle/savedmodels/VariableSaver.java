@@ -18,7 +18,7 @@ import org.tensorflow.types.family.TType;
 /**
  * Adds save and restore ops for every variable of a store, under their canonical names, and
  * returns the {@link SaverDef} a SavedModel's MetaGraph carries. TensorFlow's loaders (TF Serving,
- * {@code SavedModelBundle.load}, Python's {@code tf.compat.v1.saved_model.load}) run
+ * {@code SavedModelBundle.load}) run
  * {@code save/restore_all} with {@code variables/variables} fed as the file name.
  *
  * <p>Needed because TF Java 1.1.0's own saver only collects {@code VariableV2} ops, while the
