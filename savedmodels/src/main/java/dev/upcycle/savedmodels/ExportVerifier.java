@@ -1,5 +1,6 @@
 package dev.upcycle.savedmodels;
 
+import dev.upcycle.model.LmConfig;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.VitConfig;
 import java.io.IOException;
@@ -21,24 +22,45 @@ final class ExportVerifier {
 
   private ExportVerifier() {}
 
-  static void verify(Path dir, ModelSpec spec, int batch) throws IOException {
-    VitConfig c = (VitConfig) spec.arch();
+  static void verify(Path dir, ModelSpec spec, int batch, int length) throws IOException {
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), SavedModelExporter.SERVE_TAG)) {
       for (int n : batch == 1 ? new int[] {1} : new int[] {batch, 1}) {
-        try (TFloat32 images = TFloat32.tensorOf(Shape.of(n, c.imageSize(), c.imageSize(), c.channels()));
-            TInt32 labels = TInt32.vectorOf(new int[n]);
-            Result predict = bundle.function(ServingGraph.DEFAULT_SIGNATURE).call(Map.of("images", images));
-            Result score = bundle.function(ServingGraph.SCORE_SIGNATURE).call(Map.of("images", images,
-                "labels", labels))) {
-          expect(dir, predict, "logits", n, c.numClasses());
-          expect(dir, predict, "probabilities", n, c.numClasses());
-          expect(dir, predict, "classes", n);
-          expect(dir, score, "log_likelihood", n);
+        if (spec.arch() instanceof VitConfig c) {
+          verifyVit(dir, bundle, c, n);
+        } else {
+          verifyLm(dir, bundle, (LmConfig) spec.arch(), n, length);
         }
       }
     } catch (RuntimeException e) {
       throw new IOException("the exported SavedModel in " + dir + " does not load or run in TensorFlow: " + e.getMessage(),
           e);
+    }
+  }
+
+  private static void verifyVit(Path dir, SavedModelBundle bundle, VitConfig c, int n) throws IOException {
+    try (TFloat32 images = TFloat32.tensorOf(Shape.of(n, c.imageSize(), c.imageSize(), c.channels()));
+        TInt32 labels = TInt32.vectorOf(new int[n]);
+        Result predict = bundle.function(ServingGraph.DEFAULT_SIGNATURE).call(Map.of("images", images));
+        Result score = bundle.function(ServingGraph.SCORE_SIGNATURE).call(Map.of("images", images,
+            "labels", labels))) {
+      expect(dir, predict, "logits", n, c.numClasses());
+      expect(dir, predict, "probabilities", n, c.numClasses());
+      expect(dir, predict, "classes", n);
+      expect(dir, score, "log_likelihood", n);
+    }
+  }
+
+  private static void verifyLm(Path dir, SavedModelBundle bundle, LmConfig c, int n, int length) throws IOException {
+    int l = length - 1;
+    int[][] ids = new int[n][l];
+    for (int[] row : ids) {
+      Arrays.fill(row, 0, Math.max(1, l / 2), 1);
+    }
+    try (TInt32 input = TInt32.tensorOf(org.tensorflow.ndarray.StdArrays.ndCopyOf(ids));
+        Result predict = bundle.function(ServingGraph.DEFAULT_SIGNATURE).call(Map.of("input_ids", input));
+        Result score = bundle.function(ServingGraph.SCORE_SIGNATURE).call(Map.of("input_ids", input))) {
+      expect(dir, predict, "logits", n, c.vocabSize());
+      expect(dir, score, "log_likelihood", n);
     }
   }
 

@@ -100,7 +100,7 @@ public final class SavedModelExporter {
         checkpoint, null, "no TF tensor bundle (.index file or checkpoint state file) found"));
     log.accept("building the serving graph (" + spec.arch().getClass().getSimpleName() + ", batch " + options.batch()
         + ")");
-    try (ServingGraph serving = ServingGraph.build(spec, options.batch());
+    try (ServingGraph serving = ServingGraph.build(spec, options.batch(), options.length());
         TfBundleReader reader = TfBundleReader.open(prefix)) {
       List<ModelVariable<org.tensorflow.types.TFloat32>> vars = serving.store.variables();
       checkWeights(prefix, reader, vars);
@@ -118,7 +118,7 @@ public final class SavedModelExporter {
         boolean verified = false;
         if (options.verify()) {
           log.accept("loading the SavedModel with TensorFlow and running one request");
-          ExportVerifier.verify(out, spec, options.batch());
+          ExportVerifier.verify(out, spec, options.batch(), options.length());
           verified = true;
         }
         publish(staging, out, versionDir);
@@ -252,6 +252,9 @@ public final class SavedModelExporter {
     ObjectNode export = root.putObject("export");
     export.put("version", options.version());
     export.put("batch", options.batch());
+    if (spec.arch() instanceof dev.upcycle.model.LmConfig) {
+      export.put("length", options.length());
+    }
     ObjectNode sigs = export.putObject("signatures");
     serving.signatures.forEach((k, s) -> {
       ObjectNode n = sigs.putObject(k);

@@ -40,6 +40,10 @@ public final class ExportCommand implements Callable<Integer> {
       description = "Largest request (the graph's static batch; smaller requests are padded). Default: ${DEFAULT-VALUE}.")
   int batch;
 
+  @Option(names = "--length",
+      description = "LM: the sequence length of the graph (requests hold up to length - 1 tokens). Default: the config's input_length.")
+  Integer length;
+
   @Option(names = "--overwrite", description = "Replace an existing version folder.")
   boolean overwrite;
 
@@ -51,7 +55,8 @@ public final class ExportCommand implements Callable<Integer> {
     Path folder = Files.isDirectory(checkpoint) ? checkpoint : checkpoint.toAbsolutePath().getParent();
     Path stepConfig = folder.resolve(CheckpointManager.CONFIG_FILE);
     TrainConfig config = configOptions.resolve(Map.of(), stepConfig);
-    ExportOptions options = new ExportOptions(batch, version, overwrite, !noVerify);
+    int len = length != null ? length : Math.max(2, config.batchShape().inputLength());
+    ExportOptions options = new ExportOptions(batch, len, version, overwrite, !noVerify);
     SavedModelExporter.ExportResult r = SavedModelExporter.export(config.modelSpec(), checkpoint, to, options,
         new ObjectMapper().readTree(config.toJson()), line -> System.err.println("export: " + line));
     spec.commandLine().getOut().printf("exported %s: %d variables, %.1f MB, %s, %.1f s%n", r.versionDir(),
