@@ -1,5 +1,6 @@
 package dev.upcycle.savedmodels;
 
+import dev.upcycle.ckpt.Folders;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,18 +26,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.proto.DataType;
@@ -108,7 +105,7 @@ public final class SavedModelExporter {
 
       Files.createDirectories(versionDir.getParent());
       Path staging = Files.createDirectory(versionDir.resolveSibling(
-          "." + versionDir.getFileName() + ".export-" + randomSuffix()));
+          "." + versionDir.getFileName() + ".export-" + Folders.randomSuffix()));
       try {
         Path out = staging.resolve("out");
         Files.createDirectory(out);
@@ -125,7 +122,7 @@ public final class SavedModelExporter {
         log.accept("exported " + vars.size() + " variables to " + versionDir);
         return new ExportResult(versionDir, vars.size(), bytes, verified, Duration.between(start, Instant.now()));
       } finally {
-        deleteTree(staging);
+        Folders.deleteTree(staging);
       }
     }
   }
@@ -289,20 +286,4 @@ public final class SavedModelExporter {
     return " (" + String.join(", ", head) + (names.size() > head.size() ? ", ..." : "") + ")";
   }
 
-  static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
-
-  private static String randomSuffix() {
-    byte[] b = new byte[6];
-    new SecureRandom().nextBytes(b);
-    return HexFormat.of().formatHex(b);
-  }
 }

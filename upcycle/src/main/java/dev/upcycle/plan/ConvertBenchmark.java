@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.Folders;
 import dev.upcycle.model.Presets;
 import dev.upcycle.model.T5Config;
 import java.io.BufferedReader;
@@ -107,14 +108,14 @@ public final class ConvertBenchmark {
           long t0 = System.nanoTime();
           copied = copyBytes(sources, work.resolve("copy"), expectedOnDisk);
           copySeconds = (System.nanoTime() - t0) / 1e9;
-          ConvertJob.deleteTree(work.resolve("copy"));
+          Folders.deleteTree(work.resolve("copy"));
         }
         progress.printf("[%d/%d] converting with E=%d every_other in a child JVM (-Xmx%s)%n", r + 1, s.repeats(),
             s.experts(), s.childHeap());
         Path moe = work.resolve("moe");
         JsonNode child = runChild(dense, moe, s);
         long onDisk = sizeOf(moe);
-        ConvertJob.deleteTree(moe);
+        Folders.deleteTree(moe);
         if (expectedOnDisk < 0) {
           expectedOnDisk = onDisk;
         }
@@ -123,7 +124,7 @@ public final class ConvertBenchmark {
           long t0 = System.nanoTime();
           copied = copyBytes(sources, work.resolve("copy"), onDisk);
           copySeconds = (System.nanoTime() - t0) / 1e9;
-          ConvertJob.deleteTree(work.resolve("copy"));
+          Folders.deleteTree(work.resolve("copy"));
         }
         Repeat rep = new Repeat(child.get("seconds").asDouble(), onDisk, child.get("bytes_written").asLong(),
             child.get("vmhwm_kb").asLong() / 1024.0, copySeconds, copied);
@@ -134,7 +135,7 @@ public final class ConvertBenchmark {
       return report(s, denseBytes, repeats);
     } finally {
       if (!s.keep()) {
-        ConvertJob.deleteTree(work);
+        Folders.deleteTree(work);
       }
     }
   }

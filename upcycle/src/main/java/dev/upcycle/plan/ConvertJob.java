@@ -1,5 +1,6 @@
 package dev.upcycle.plan;
 
+import dev.upcycle.ckpt.Folders;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
@@ -25,11 +26,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -124,7 +122,7 @@ public final class ConvertJob {
       Files.createDirectories(target.getParent());
       removeStaleStaging(target);
       Path staging = Files.createDirectory(target.resolveSibling(
-          "." + target.getFileName() + ".convert-" + ProcessHandle.current().pid() + "-" + randomSuffix()));
+          "." + target.getFileName() + ".convert-" + ProcessHandle.current().pid() + "-" + Folders.randomSuffix()));
       try {
         Path out = staging.resolve("out");
         int written = 0;
@@ -170,7 +168,7 @@ public final class ConvertJob {
         return new ConvertResult(plan, report, true, target, step, written, bytesWritten, bytesRead,
             Duration.between(start, Instant.now()));
       } finally {
-        deleteTree(staging);
+        Folders.deleteTree(staging);
       }
     }
   }
@@ -268,7 +266,7 @@ public final class ConvertJob {
         if (pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
           continue; // a live conversion (maybe a concurrent job of this process) owns it
         }
-        deleteTree(p);
+        Folders.deleteTree(p);
         removed++;
       }
     }
@@ -285,23 +283,6 @@ public final class ConvertJob {
         }
       }
     }
-  }
-
-  static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
-
-  private static String randomSuffix() {
-    byte[] b = new byte[6];
-    new SecureRandom().nextBytes(b);
-    return HexFormat.of().formatHex(b);
   }
 
   /** Renames canonical names to T5X's ({@code target/...}, {@code state/...}) on the way in. */

@@ -1,5 +1,6 @@
 package dev.upcycle.tools.demo;
 
+import dev.upcycle.ckpt.Folders;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.VitConfig;
@@ -31,13 +32,11 @@ import org.tensorflow.Result;
 import org.tensorflow.SavedModelBundle;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * The main job on a built-in default, end to end on real data: Fashion-MNIST (Debian package
@@ -71,7 +70,7 @@ public final class PipelineDemo {
   public Outcome run() throws IOException, InterruptedException {
     long t0 = System.nanoTime();
     FashionMnist.Files4 data = FashionMnist.locate(out);
-    deleteTree(s.workDir());
+    Folders.deleteTree(s.workDir());
     Files.createDirectories(s.workDir());
     Path train = s.workDir().resolve("data/train.tfrecord");
     Path test = s.workDir().resolve("data/test.tfrecord");
@@ -211,14 +210,4 @@ public final class PipelineDemo {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-        Files.delete(p);
-      }
-    }
-  }
 }

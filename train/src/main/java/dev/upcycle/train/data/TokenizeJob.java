@@ -1,5 +1,6 @@
 package dev.upcycle.train.data;
 
+import dev.upcycle.ckpt.Folders;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
@@ -8,19 +9,16 @@ import dev.upcycle.train.text.SentencePieceModel;
 import dev.upcycle.train.text.SpanCorruption;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.stream.Stream;
 import org.tensorflow.proto.Example;
 
 /**
@@ -132,7 +130,7 @@ public final class TokenizeJob {
       return new Result(target, List.copyOf(shards), r.documents(), r.segments(), r.examples(),
           r.tokens(), r.inputsLength(), r.targetsLength());
     } catch (IOException | RuntimeException e) {
-      deleteTree(temp);
+      Folders.deleteTree(temp);
       throw e;
     }
   }
@@ -141,21 +139,6 @@ public final class TokenizeJob {
   public static String shardName(int i, int n, Compression compression) {
     return String.format("data.tfrecord-%05d-of-%05d%s", i, n,
         compression == Compression.GZIP ? ".gz" : "");
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
-    }
   }
 
   /** The state of one run. */

@@ -1,5 +1,6 @@
 package dev.upcycle.ckpt.t5x;
 
+import dev.upcycle.ckpt.Folders;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 import static com.google.common.base.Preconditions.checkState;
@@ -18,15 +19,12 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.msgpack.core.MessageBufferPacker;
 import org.msgpack.core.MessagePack;
@@ -235,7 +233,7 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
         Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
         throw e;
       }
-      deleteTree(old);
+      Folders.deleteTree(old);
     } else {
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     }
@@ -296,21 +294,8 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
     }
     closed = true;
     if (!committed) {
-      deleteTree(tmp);
+      Folders.deleteTree(tmp);
     }
   }
 
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    List<Path> all = new ArrayList<>();
-    try (Stream<Path> walk = Files.walk(root)) {
-      walk.forEach(all::add);
-    }
-    all.sort(Comparator.reverseOrder());
-    for (Path p : all) {
-      Files.deleteIfExists(p);
-    }
-  }
 }

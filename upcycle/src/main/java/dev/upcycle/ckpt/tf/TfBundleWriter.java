@@ -1,5 +1,6 @@
 package dev.upcycle.ckpt.tf;
 
+import dev.upcycle.ckpt.Folders;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 import static com.google.common.base.Preconditions.checkState;
@@ -21,10 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -147,7 +145,7 @@ public final class TfBundleWriter implements CheckpointWriter {
       }
     }
     Files.createDirectories(folder.getParent());
-    this.tmpFolder = folder.resolveSibling("." + folder.getFileName() + ".tmp-" + randomSuffix());
+    this.tmpFolder = folder.resolveSibling("." + folder.getFileName() + ".tmp-" + Folders.randomSuffix());
     Files.createDirectory(tmpFolder);
     this.tmpPrefix = tmpFolder.resolve(baseName);
   }
@@ -329,7 +327,7 @@ public final class TfBundleWriter implements CheckpointWriter {
     if (!overwrite) {
       throw new FileAlreadyExistsException(folder.toString(), null, "output folder appeared while writing");
     }
-    Path old = folder.resolveSibling("." + folder.getFileName() + ".old-" + randomSuffix());
+    Path old = folder.resolveSibling("." + folder.getFileName() + ".old-" + Folders.randomSuffix());
     Files.move(folder, old, StandardCopyOption.ATOMIC_MOVE);
     try {
       Files.move(tmpFolder, folder, StandardCopyOption.ATOMIC_MOVE);
@@ -337,7 +335,7 @@ public final class TfBundleWriter implements CheckpointWriter {
       Files.move(old, folder, StandardCopyOption.ATOMIC_MOVE);
       throw e;
     }
-    deleteTree(old);
+    Folders.deleteTree(old);
   }
 
   private IOException fail(String what, Path file, IOException cause) {
@@ -363,18 +361,7 @@ public final class TfBundleWriter implements CheckpointWriter {
         // the stream is being thrown away with its folder
       }
     }
-    deleteTree(tmpFolder);
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-        Files.deleteIfExists(p);
-      }
-    }
+    Folders.deleteTree(tmpFolder);
   }
 
   private static TensorShapeProto shapeProto(long[] shape) {
@@ -383,12 +370,6 @@ public final class TfBundleWriter implements CheckpointWriter {
       b.addDim(TensorShapeProto.Dim.newBuilder().setSize(d));
     }
     return b.build();
-  }
-
-  private static String randomSuffix() {
-    byte[] b = new byte[6];
-    new SecureRandom().nextBytes(b);
-    return HexFormat.of().formatHex(b);
   }
 
   @Override

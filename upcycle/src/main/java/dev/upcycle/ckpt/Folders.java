@@ -1,0 +1,41 @@
+package dev.upcycle.ckpt;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** The folder chores of atomic writers: removing a staging tree, naming one uniquely. */
+public final class Folders {
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private Folders() {}
+
+  /** Deletes {@code root} and everything below it; nothing happens when it does not exist. */
+  public static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    List<Path> all = new ArrayList<>();
+    try (Stream<Path> walk = Files.walk(root)) {
+      walk.forEach(all::add);
+    }
+    all.sort(Comparator.reverseOrder());
+    for (Path p : all) {
+      Files.deleteIfExists(p);
+    }
+  }
+
+  /** 12 random hex digits for staging folder names. */
+  public static String randomSuffix() {
+    byte[] b = new byte[6];
+    RANDOM.nextBytes(b);
+    return HexFormat.of().formatHex(b);
+  }
+}
