@@ -163,7 +163,7 @@ public final class RestPredict {
 
   private static Map<String, Fed> fromInstances(JsonNode instances, Signature sig) {
     if (!instances.isArray()) {
-      throw new IllegalArgumentException("Expecting 'instances' to be an list/array");
+      throw new IllegalArgumentException("Expecting 'instances' to be a list/array");
     }
     if (instances.isEmpty()) {
       throw new IllegalArgumentException("No values in 'instances' array");
