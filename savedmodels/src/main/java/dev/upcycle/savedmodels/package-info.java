@@ -2,6 +2,7 @@
  * Export for TF Serving (DESIGN.md §7): a SavedModel at {@code <base>/<version>/} whose graph is
  * built in Java, whose {@code variables/} bundle is streamed tensor by tensor from a checkpoint
  * with canonical names, with {@code serving_default} and {@code score} signatures and a provenance
- * JSON in {@code assets.extra/}.
+ * JSON in {@code assets.extra/}; and TF Serving's REST predict JSON ({@code instances} / {@code inputs})
+ * run in-process on a loaded SavedModel ({@link dev.upcycle.savedmodels.RestPredict}).
  */
 package dev.upcycle.savedmodels;

@@ -7,6 +7,7 @@ import dev.upcycle.tools.cli.ConvertCommand;
 import dev.upcycle.tools.cli.DataCommand;
 import dev.upcycle.tools.cli.EvalCommand;
 import dev.upcycle.tools.cli.ExportCommand;
+import dev.upcycle.tools.cli.PredictCommand;
 import dev.upcycle.tools.cli.TrainBenchCommand;
 import dev.upcycle.tools.cli.TrainCommand;
 import dev.upcycle.tools.cli.InspectCommand;
@@ -46,7 +47,7 @@ public final class Main {
   /** Top-level subcommands, in help order. New commands are registered here and only here. */
   public static final List<Class<?>> COMMANDS =
       List.of(DemoCommand.class, InspectCommand.class, ConvertCommand.class, DataCommand.class, TrainCommand.class,
-          EvalCommand.class, ExportCommand.class, BenchCommand.class);
+          EvalCommand.class, ExportCommand.class, PredictCommand.class, BenchCommand.class);
 
   /** Subcommands of {@code upcycle bench}, in help order. */
   public static final List<Class<?>> BENCHES =

@@ -1,0 +1,347 @@
+package dev.upcycle.savedmodels;
+
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.upcycle.savedmodels.JsonTensors.Spec;
+import dev.upcycle.savedmodels.JsonTensors.Values;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.Tensor;
+import org.tensorflow.exceptions.TFInvalidArgumentException;
+import org.tensorflow.proto.SignatureDef;
+import org.tensorflow.proto.TensorInfo;
+
+/**
+ * TF Serving's REST {@code predict} API (DESIGN.md §7) run in-process on a loaded SavedModel, so a
+ * payload tested here works unchanged against {@code POST /v1/models/<name>:predict}.
+ *
+ * <p>Request: an object with an optional {@code "signature_name"} (default {@code serving_default})
+ * and exactly one of
+ * <ul>
+ *   <li>{@code "instances"}: a non-empty list, one entry per example, batched along dim 0 — each a
+ *       bare value/nested list (only when the signature has one input) or an object
+ *       {@code {input_key: value}} naming every input; the response is {@code {"predictions": [...]}},
+ *       one entry per example: a bare value when the signature has one output, else an object
+ *       {@code {output_key: value}};</li>
+ *   <li>{@code "inputs"}: the whole batch, a bare value (one input) or {@code {input_key: value}};
+ *       the response is {@code {"outputs": value-or-object}}.</li>
+ * </ul>
+ * Tensors are nested JSON lists; dtypes and shapes come from the signature (float32 as numbers,
+ * int32/int64 as integers; known dims must match, {@code -1} takes any size). A bad request fails
+ * with an {@link IllegalArgumentException} whose message follows TF Serving's wording and names the
+ * key and what was expected; TF Serving answers such requests with {@link #error} as the body.
+ */
+public final class RestPredict {
+
+  public static final String DEFAULT_SIGNATURE = "serving_default";
+  static final String SIGNATURE_KEY = "signature_name";
+  static final String INSTANCES = "instances";
+  static final String INPUTS = "inputs";
+  static final String PREDICTIONS = "predictions";
+  static final String OUTPUTS = "outputs";
+
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+  private RestPredict() {}
+
+  /**
+   * A JSON mapper that reads and writes like TF Serving: {@code NaN} / {@code Infinity} accepted in
+   * requests and written unquoted in responses.
+   */
+  public static JsonMapper json() {
+    return JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+        .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS).build();
+  }
+
+  /** TF Serving's error body: {@code {"error": message}}. */
+  public static ObjectNode error(String message) {
+    ObjectNode e = NODES.objectNode();
+    e.put("error", message);
+    return e;
+  }
+
+  /**
+   * Runs one predict request on {@code bundle} and returns the response body.
+   *
+   * @throws IllegalArgumentException for a malformed request, or one TensorFlow refuses while running
+   *     the signature (the message is TensorFlow's)
+   */
+  public static ObjectNode predict(SavedModelBundle bundle, JsonNode request) {
+    if (request == null || !request.isObject()) {
+      throw new IllegalArgumentException("JSON Value: " + (request == null ? "null" : JsonTensors.brief(request))
+          + " Is not object");
+    }
+    String name = DEFAULT_SIGNATURE;
+    JsonNode sigNode = request.get(SIGNATURE_KEY);
+    if (sigNode != null) {
+      if (!sigNode.isTextual()) {
+        throw new IllegalArgumentException("JSON Value: " + JsonTensors.brief(sigNode)
+            + " not formatted correctly. 'signature_name' key must be a string value.");
+      }
+      name = sigNode.textValue();
+    }
+    Map<String, SignatureDef> defs = bundle.metaGraphDef().getSignatureDefMap();
+    SignatureDef def = defs.get(name);
+    if (def == null) {
+      throw new IllegalArgumentException("Serving signature name: \"" + name + "\" not found in signature def"
+          + " (the model has: " + String.join(", ", new TreeSet<>(defs.keySet())) + ")");
+    }
+    Signature sig = new Signature(name, specs(def.getInputsMap()), specs(def.getOutputsMap()));
+    if (sig.inputs.isEmpty()) {
+      throw new IllegalArgumentException("Failed to get input map for signature: " + name);
+    }
+
+    JsonNode instances = request.get(INSTANCES);
+    JsonNode inputs = request.get(INPUTS);
+    if (instances != null && inputs != null) {
+      throw new IllegalArgumentException("Not formatted correctly expecting only one of 'inputs' or 'instances'"
+          + " keys to exist");
+    }
+    if (instances == null && inputs == null) {
+      throw new IllegalArgumentException("Missing 'inputs' or 'instances' key");
+    }
+    boolean rows = instances != null;
+    Map<String, Fed> fed = rows ? fromInstances(instances, sig) : fromInputs(inputs, sig);
+    for (Map.Entry<String, Fed> e : fed.entrySet()) {
+      sig.inputs.get(e.getKey()).checkShape(e.getValue().shape, "signature '" + name + "'");
+    }
+
+    Map<String, Tensor> feeds = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, Fed> e : fed.entrySet()) {
+        feeds.put(e.getKey(), e.getValue().values.toTensor(e.getValue().shape));
+      }
+      try (Result result = bundle.function(name).call(feeds)) {
+        return rows ? predictions(result, sig) : outputs(result, sig);
+      } catch (TFInvalidArgumentException e) {
+        throw new IllegalArgumentException(e.getMessage(), e);
+      }
+    } finally {
+      feeds.values().forEach(Tensor::close);
+    }
+  }
+
+  /** A signature's inputs and outputs by key, in key order. */
+  private record Signature(String name, Map<String, Spec> inputs, Map<String, Spec> outputs) {
+
+    String inputKeys() {
+      return String.join(",", inputs.keySet());
+    }
+
+    Spec onlyInput() {
+      return inputs.values().iterator().next();
+    }
+  }
+
+  /** An input's values and the shape they are fed with. */
+  private record Fed(Values values, long[] shape) {}
+
+  private static Map<String, Spec> specs(Map<String, TensorInfo> infos) {
+    Map<String, Spec> specs = new TreeMap<>();
+    infos.forEach((k, v) -> specs.put(k, Spec.of(k, v)));
+    return specs;
+  }
+
+  /** An object of named tensors (not a {@code {"b64": "..."}} value, which TF Serving reads as one string). */
+  private static boolean isNamedObject(JsonNode v) {
+    return v.isObject() && !(v.size() == 1 && v.has("b64") && v.get("b64").isTextual());
+  }
+
+  // --- row format ---------------------------------------------------------------------------
+
+  private static Map<String, Fed> fromInstances(JsonNode instances, Signature sig) {
+    if (!instances.isArray()) {
+      throw new IllegalArgumentException("Expecting 'instances' to be a list/array");
+    }
+    if (instances.isEmpty()) {
+      throw new IllegalArgumentException("No values in 'instances' array");
+    }
+    boolean objects = isNamedObject(instances.get(0));
+    if (!objects && sig.inputs.size() > 1) {
+      throw new IllegalArgumentException("instances is a plain list, but expecting list of objects as multiple input"
+          + " tensors required as per signature '" + sig.name + "' (inputs: " + sig.inputKeys() + ")");
+    }
+    int n = instances.size();
+    Map<String, long[]> itemShapes = new HashMap<>();
+    Map<String, Values> values = new TreeMap<>();
+    int item = 0;
+    for (JsonNode elem : instances) {
+      if (objects) {
+        if (!isNamedObject(elem)) {
+          throw new IllegalArgumentException("Expecting object but got list at item " + item + " of input list");
+        }
+        Set<String> keys = new TreeSet<>();
+        for (Map.Entry<String, JsonNode> kv : elem.properties()) {
+          keys.add(kv.getKey());
+          addInstanceItem(item, kv.getKey(), kv.getValue(), n, sig, itemShapes, values, true);
+        }
+        if (!keys.equals(sig.inputs.keySet())) {
+          Set<String> missing = new TreeSet<>(sig.inputs.keySet());
+          missing.removeAll(keys);
+          throw new IllegalArgumentException("Failed to process element: " + item + " of 'instances' list. JSON object"
+              + " keys: " + String.join(",", keys) + " must be equal to: " + sig.inputKeys() + " (missing: "
+              + String.join(",", missing) + ")");
+        }
+      } else {
+        if (isNamedObject(elem)) {
+          throw new IllegalArgumentException("Expecting value/list but got object at item " + item
+              + " of input list");
+        }
+        addInstanceItem(item, sig.onlyInput().key(), elem, n, sig, itemShapes, values, false);
+      }
+      item++;
+    }
+    Map<String, Fed> fed = new TreeMap<>();
+    values.forEach((k, v) -> {
+      long[] s = itemShapes.get(k);
+      long[] shape = new long[s.length + 1];
+      shape[0] = n;
+      System.arraycopy(s, 0, shape, 1, s.length);
+      fed.put(k, new Fed(v, shape));
+    });
+    return fed;
+  }
+
+  private static void addInstanceItem(int item, String key, JsonNode value, int n, Signature sig,
+      Map<String, long[]> itemShapes, Map<String, Values> values, boolean named) {
+    String where = "Failed to process element: " + item + (named ? " key: " + key : "") + " of 'instances' list."
+        + " Error: ";
+    Spec spec = sig.inputs.get(key);
+    if (spec == null) {
+      throw new IllegalArgumentException(where + "JSON object: does not have named input: " + key
+          + " (signature '" + sig.name + "' takes: " + sig.inputKeys() + ")");
+    }
+    long[] shape = JsonTensors.shapeOf(value);
+    long[] first = itemShapes.get(key);
+    if (first == null) {
+      itemShapes.put(key, shape);
+      try {
+        values.put(key, new Values(spec.dtype(), n * JsonTensors.size(shape)));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(where + e.getMessage(), e);
+      }
+    } else if (JsonTensors.size(first) != JsonTensors.size(shape)) {
+      throw new IllegalArgumentException(where + "Expecting tensor size: " + JsonTensors.size(first) + " but got: "
+          + JsonTensors.size(shape) + " (input '" + key + "' of element 0 has shape " + JsonTensors.shapeString(first)
+          + ", this one " + JsonTensors.shapeString(shape) + ")");
+    } else if (!Arrays.equals(first, shape)) {
+      throw new IllegalArgumentException(where + "Expecting shape " + JsonTensors.shapeString(first) + " but got: "
+          + JsonTensors.shapeString(shape));
+    }
+    try {
+      JsonTensors.fill(value, shape, values.get(key));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(where + e.getMessage() + " (input '" + key + "', " + spec.describe() + ")",
+          e);
+    }
+  }
+
+  // --- columnar format ----------------------------------------------------------------------
+
+  private static Map<String, Fed> fromInputs(JsonNode inputs, Signature sig) {
+    Map<String, Fed> fed = new TreeMap<>();
+    if (!isNamedObject(inputs)) {
+      if (sig.inputs.size() > 1) {
+        throw new IllegalArgumentException("inputs is a plain value/list, but expecting an object as multiple input"
+            + " tensors required as per signature '" + sig.name + "' (inputs: " + sig.inputKeys() + ")");
+      }
+      Spec spec = sig.onlyInput();
+      fed.put(spec.key(), columnar(spec, inputs));
+      return fed;
+    }
+    for (Map.Entry<String, JsonNode> kv : inputs.properties()) {
+      String key = kv.getKey();
+      if (!sig.inputs.containsKey(key)) {
+        throw new IllegalArgumentException("'inputs' object has an unknown input: " + key + " (signature '"
+            + sig.name + "' takes: " + sig.inputKeys() + ")");
+      }
+    }
+    for (Spec spec : sig.inputs.values()) {
+      JsonNode value = inputs.get(spec.key());
+      if (value == null) {
+        throw new IllegalArgumentException("Missing named input: " + spec.key() + " in 'inputs' object."
+            + " (signature '" + sig.name + "' takes: " + sig.inputKeys() + ")");
+      }
+      fed.put(spec.key(), columnar(spec, value));
+    }
+    return fed;
+  }
+
+  private static Fed columnar(Spec spec, JsonNode value) {
+    long[] shape = JsonTensors.shapeOf(value);
+    try {
+      Values v = new Values(spec.dtype(), JsonTensors.size(shape));
+      JsonTensors.fill(value, shape, v);
+      return new Fed(v, shape);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("input '" + spec.key() + "' (" + spec.describe() + "): " + e.getMessage(), e);
+    }
+  }
+
+  // --- responses ----------------------------------------------------------------------------
+
+  /** Every output of the signature, read from the result once. */
+  private static Map<String, JsonTensors.Output> read(Result result, Signature sig) {
+    Map<String, JsonTensors.Output> out = new TreeMap<>();
+    for (String key : sig.outputs.keySet()) {
+      Tensor t = result.get(key).orElseThrow(() -> new IllegalStateException("signature '" + sig.name
+          + "' returned no '" + key + "' output"));
+      out.put(key, new JsonTensors.Output(key, t));
+    }
+    return out;
+  }
+
+  private static ObjectNode predictions(Result result, Signature sig) {
+    Map<String, JsonTensors.Output> out = read(result, sig);
+    long batch = -1;
+    for (Map.Entry<String, JsonTensors.Output> e : out.entrySet()) {
+      long[] shape = e.getValue().shape();
+      if (shape.length == 0) {
+        throw new IllegalArgumentException("Tensor name: " + e.getKey() + " has no shape information ");
+      }
+      if (batch >= 0 && shape[0] != batch) {
+        throw new IllegalArgumentException("Tensor name: " + e.getKey() + " has inconsistent batch size: " + shape[0]
+            + " expecting: " + batch);
+      }
+      batch = shape[0];
+    }
+    ArrayNode rows = NODES.arrayNode();
+    for (int i = 0; i < batch; i++) {
+      if (out.size() == 1) {
+        rows.add(out.values().iterator().next().row(i));
+      } else {
+        ObjectNode row = rows.addObject();
+        for (Map.Entry<String, JsonTensors.Output> e : out.entrySet()) {
+          row.set(e.getKey(), e.getValue().row(i));
+        }
+      }
+    }
+    ObjectNode response = NODES.objectNode();
+    response.set(PREDICTIONS, rows);
+    return response;
+  }
+
+  private static ObjectNode outputs(Result result, Signature sig) {
+    Map<String, JsonTensors.Output> out = read(result, sig);
+    ObjectNode response = NODES.objectNode();
+    if (out.size() == 1) {
+      response.set(OUTPUTS, out.values().iterator().next().whole());
+    } else {
+      ObjectNode all = response.putObject(OUTPUTS);
+      out.forEach((k, v) -> all.set(k, v.whole()));
+    }
+    return response;
+  }
+}

@@ -1,0 +1,49 @@
+package dev.upcycle.savedmodels;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/** Finds the SavedModel TF Serving would serve from a folder: the folder itself or its highest numeric version. */
+public final class ServingVersions {
+
+  static final String SAVED_MODEL = "saved_model.pb";
+
+  private ServingVersions() {}
+
+  /**
+   * {@code dir} when it holds {@code saved_model.pb} (a version folder such as {@code BASE/1}), else
+   * the version folder of {@code dir} (a model base) with the highest number that holds one, as TF
+   * Serving's default version policy picks it. Folders whose name is not a number (such as an
+   * export's staging folder) are ignored.
+   *
+   * @throws FileNotFoundException when neither is there
+   */
+  public static Path resolve(Path dir) throws IOException {
+    if (Files.isRegularFile(dir.resolve(SAVED_MODEL))) {
+      return dir;
+    }
+    if (!Files.isDirectory(dir)) {
+      throw new FileNotFoundException("model folder " + dir + " does not exist");
+    }
+    Optional<Path> latest;
+    try (Stream<Path> children = Files.list(dir)) {
+      latest = children.filter(p -> version(p) >= 0 && Files.isRegularFile(p.resolve(SAVED_MODEL)))
+          .max((a, b) -> Long.compare(version(a), version(b)));
+    }
+    return latest.orElseThrow(() -> new FileNotFoundException("no SavedModel in " + dir + ": expected "
+        + SAVED_MODEL + " there or in a numbered version folder (" + dir.resolve("1") + "/" + SAVED_MODEL + ")"));
+  }
+
+  /** The version number a folder name stands for, or -1. */
+  private static long version(Path p) {
+    String name = p.getFileName().toString();
+    if (name.isEmpty() || name.length() > 18 || !name.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return -1;
+    }
+    return Long.parseLong(name);
+  }
+}

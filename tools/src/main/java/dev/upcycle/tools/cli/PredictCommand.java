@@ -1,0 +1,78 @@
+package dev.upcycle.tools.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.upcycle.savedmodels.RestPredict;
+import dev.upcycle.savedmodels.ServingVersions;
+import java.io.FileNotFoundException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.tensorflow.SavedModelBundle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code upcycle predict}: one TF Serving REST predict request (JSON) run on a SavedModel in-process;
+ * the response body on stdout, or TF Serving's {@code {"error": ...}} body and exit 1 for a bad request.
+ */
+@Command(name = "predict", description = "Run a TF Serving REST predict request (JSON: instances or inputs) on a"
+    + " SavedModel; prints the response JSON.")
+public final class PredictCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+  boolean help;
+
+  @Option(names = "--model", required = true, paramLabel = "DIR",
+      description = "A version folder (BASE/N) or a model base folder (its highest numeric version is served).")
+  Path model;
+
+  @Option(names = "--request", defaultValue = "-", paramLabel = "FILE",
+      description = "Request JSON file, or - for stdin. Default: ${DEFAULT-VALUE}.")
+  String request;
+
+  @Override
+  public Integer call() throws Exception {
+    Path dir = ServingVersions.resolve(model);
+    if (!request.equals("-") && !Files.isRegularFile(Path.of(request))) {
+      throw new FileNotFoundException("request file " + request + " does not exist");
+    }
+    byte[] body = request.equals("-") ? System.in.readAllBytes() : Files.readAllBytes(Path.of(request));
+    JsonMapper json = RestPredict.json();
+    PrintWriter out = spec.commandLine().getOut();
+    JsonNode parsed;
+    try {
+      parsed = json.readTree(new String(body, StandardCharsets.UTF_8));
+    } catch (JsonProcessingException e) {
+      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
+          + e.getLocation().getColumnNr();
+      return fail(json, out, "JSON Parse error: " + e.getOriginalMessage().replaceAll("\\[Source: [^;]*; ", "[")
+          + where + " of " + (request.equals("-") ? "stdin" : request));
+    }
+    if (parsed == null || parsed.isMissingNode()) {
+      return fail(json, out, "JSON Parse error: The document is empty (" + (request.equals("-") ? "stdin" : request) + ")");
+    }
+    try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
+      try {
+        out.println(json.writeValueAsString(RestPredict.predict(bundle, parsed)));
+      } catch (IllegalArgumentException e) {
+        return fail(json, out, e.getMessage());
+      }
+    }
+    out.flush();
+    return 0;
+  }
+
+  private static int fail(JsonMapper json, PrintWriter out, String message) throws JsonProcessingException {
+    out.println(json.writeValueAsString(RestPredict.error(message)));
+    out.flush();
+    return 1;
+  }
+}
