@@ -22,13 +22,15 @@ final class ExportVerifier {
 
   private ExportVerifier() {}
 
-  static void verify(Path dir, ModelSpec spec, int batch, int length) throws IOException {
+  static void verify(Path dir, ModelSpec spec, int batch, int length, int targetLength) throws IOException {
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), SavedModelExporter.SERVE_TAG)) {
       for (int n : batch == 1 ? new int[] {1} : new int[] {batch, 1}) {
         if (spec.arch() instanceof VitConfig c) {
           verifyVit(dir, bundle, c, n);
+        } else if (spec.arch() instanceof LmConfig c) {
+          verifyLm(dir, bundle, c, n, length);
         } else {
-          verifyLm(dir, bundle, (LmConfig) spec.arch(), n, length);
+          verifyT5(dir, bundle, n, length, targetLength);
         }
       }
     } catch (RuntimeException e) {
@@ -60,6 +62,24 @@ final class ExportVerifier {
         Result predict = bundle.function(ServingGraph.DEFAULT_SIGNATURE).call(Map.of("input_ids", input));
         Result score = bundle.function(ServingGraph.SCORE_SIGNATURE).call(Map.of("input_ids", input))) {
       expect(dir, predict, "logits", n, c.vocabSize());
+      expect(dir, score, "log_likelihood", n);
+    }
+  }
+
+  private static void verifyT5(Path dir, SavedModelBundle bundle, int n, int length, int targetLength)
+      throws IOException {
+    int[][] ids = new int[n][length];
+    int[][] targets = new int[n][targetLength - 1];
+    for (int i = 0; i < n; i++) {
+      Arrays.fill(ids[i], 0, Math.max(1, length / 2), 2);
+      Arrays.fill(targets[i], 0, Math.max(1, (targetLength - 1) / 2), 2);
+    }
+    try (TInt32 input = TInt32.tensorOf(org.tensorflow.ndarray.StdArrays.ndCopyOf(ids));
+        TInt32 target = TInt32.tensorOf(org.tensorflow.ndarray.StdArrays.ndCopyOf(targets));
+        Result predict = bundle.function(ServingGraph.DEFAULT_SIGNATURE).call(Map.of("input_ids", input));
+        Result score = bundle.function(ServingGraph.SCORE_SIGNATURE).call(Map.of("input_ids", input,
+            "targets", target))) {
+      expect(dir, predict, "output_ids", n, targetLength - 1);
       expect(dir, score, "log_likelihood", n);
     }
   }

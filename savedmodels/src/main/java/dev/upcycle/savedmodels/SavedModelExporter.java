@@ -97,7 +97,7 @@ public final class SavedModelExporter {
         checkpoint, null, "no TF tensor bundle (.index file or checkpoint state file) found"));
     log.accept("building the serving graph (" + spec.arch().getClass().getSimpleName() + ", batch " + options.batch()
         + ")");
-    try (ServingGraph serving = ServingGraph.build(spec, options.batch(), options.length());
+    try (ServingGraph serving = ServingGraph.build(spec, options.batch(), options.length(), options.targetLength());
         TfBundleReader reader = TfBundleReader.open(prefix)) {
       List<ModelVariable<org.tensorflow.types.TFloat32>> vars = serving.store.variables();
       checkWeights(prefix, reader, vars);
@@ -115,7 +115,7 @@ public final class SavedModelExporter {
         boolean verified = false;
         if (options.verify()) {
           log.accept("loading the SavedModel with TensorFlow and running one request");
-          ExportVerifier.verify(out, spec, options.batch(), options.length());
+          ExportVerifier.verify(out, spec, options.batch(), options.length(), options.targetLength());
           verified = true;
         }
         publish(staging, out, versionDir);
@@ -249,8 +249,11 @@ public final class SavedModelExporter {
     ObjectNode export = root.putObject("export");
     export.put("version", options.version());
     export.put("batch", options.batch());
-    if (spec.arch() instanceof dev.upcycle.model.LmConfig) {
+    if (spec.arch() instanceof dev.upcycle.model.LmConfig || spec.arch() instanceof dev.upcycle.model.T5Config) {
       export.put("length", options.length());
+    }
+    if (spec.arch() instanceof dev.upcycle.model.T5Config) {
+      export.put("target_length", options.targetLength());
     }
     ObjectNode sigs = export.putObject("signatures");
     serving.signatures.forEach((k, s) -> {

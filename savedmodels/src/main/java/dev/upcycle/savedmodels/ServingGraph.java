@@ -5,6 +5,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 import com.google.common.collect.ImmutableMap;
 import dev.upcycle.model.LmConfig;
 import dev.upcycle.model.ModelSpec;
+import dev.upcycle.model.T5Config;
 import dev.upcycle.model.VitConfig;
 import dev.upcycle.model.arch.DecoderLm;
 import dev.upcycle.model.arch.VitModel;
@@ -36,7 +37,8 @@ import org.tensorflow.types.TInt64;
  * its routing group, exactly as in evaluation (DESIGN.md §5); a dense model's cannot.
  *
  * <p>Decoder-only LM: {@code input_ids} [n, l] → next-token {@code logits} [n, vocab];
- * {@code score}: {@code input_ids} → {@code log_likelihood} [n] (see {@link #lm}).
+ * {@code score}: {@code input_ids} → {@code log_likelihood} [n] (see {@link #lm}). T5: greedy
+ * {@code output_ids} and {@code score} ({@link T5Serving}).
  */
 public final class ServingGraph implements AutoCloseable {
 
@@ -68,13 +70,14 @@ public final class ServingGraph implements AutoCloseable {
    * Builds the serving graph of {@code spec} for requests of up to {@code batch} examples (and, for
    * token models, up to {@code length} tokens).
    */
-  public static ServingGraph build(ModelSpec spec, int batch, int length) {
+  public static ServingGraph build(ModelSpec spec, int batch, int length, int targetLength) {
     checkArgument(batch >= 1, "batch must be >= 1, got %s", batch);
     checkArgument(length >= 2, "length must be >= 2, got %s", length);
-    if (!(spec.arch() instanceof VitConfig) && !(spec.arch() instanceof LmConfig)) {
-      throw new UnsupportedOperationException("export supports ViT classifiers and decoder-only LMs so far; "
-          + spec.arch().getClass().getSimpleName() + " (T5: greedy decoding in the graph) is not built yet"
-          + " (see docs/serving.md)");
+    checkArgument(targetLength >= 2, "targetLength must be >= 2, got %s", targetLength);
+    if (!(spec.arch() instanceof VitConfig) && !(spec.arch() instanceof LmConfig)
+        && !(spec.arch() instanceof T5Config)) {
+      throw new UnsupportedOperationException("export has no serving graph for "
+          + spec.arch().getClass().getSimpleName());
     }
     Graph graph = new Graph();
     try {
@@ -82,9 +85,14 @@ public final class ServingGraph implements AutoCloseable {
       VariableStore<TFloat32> store = new VariableStore<>(tf, TFloat32.class, 0);
       BuildContext<TFloat32> ctx = BuildContext.create(tf, store, false, null);
       Ops s = tf.withSubScope("serving");
-      ImmutableMap<String, SignatureTensors> signatures = spec.arch() instanceof VitConfig vit
-          ? vit(s, ctx, spec, vit, batch)
-          : lm(s, ctx, spec, (LmConfig) spec.arch(), batch, length);
+      ImmutableMap<String, SignatureTensors> signatures;
+      if (spec.arch() instanceof VitConfig vit) {
+        signatures = vit(s, ctx, spec, vit, batch);
+      } else if (spec.arch() instanceof LmConfig lm) {
+        signatures = lm(s, ctx, spec, lm, batch, length);
+      } else {
+        signatures = T5Serving.signatures(graph, s, ctx, spec, (T5Config) spec.arch(), batch, length, targetLength);
+      }
       return new ServingGraph(graph, store, signatures, batch, length);
     } catch (RuntimeException e) {
       graph.close();
@@ -93,7 +101,7 @@ public final class ServingGraph implements AutoCloseable {
   }
 
   /** [1] holding the request's batch size, after checking 1 <= n <= batch. */
-  private static Operand<TInt32> requestSize(Ops s, Operand<?> input, int batch, List<Op> checks) {
+  static Operand<TInt32> requestSize(Ops s, Operand<?> input, int batch, List<Op> checks) {
     Operand<TInt32> n = s.withName("batch_size").slice(s.shape(input), s.constant(new int[] {0}),
         s.constant(new int[] {1})); // [1]
     checks.add(s.withName("check_batch").assertThat(
@@ -104,7 +112,7 @@ public final class ServingGraph implements AutoCloseable {
   }
 
   /** Paddings [rank, 2] that grow dimension 0 from {@code n} to {@code batch} (and dimension 1 by {@code extra1}). */
-  private static Operand<TInt32> padTo(Ops s, Operand<TInt32> n, int batch, Operand<TInt32> extra1, int rank) {
+  static Operand<TInt32> padTo(Ops s, Operand<TInt32> n, int batch, Operand<TInt32> extra1, int rank) {
     Operand<TInt32> first = s.concat(List.of(s.constant(new int[] {0}), s.math.sub(s.constant(new int[] {batch}), n)),
         s.constant(0)); // [2]
     List<Operand<TInt32>> rows = new java.util.ArrayList<>();
@@ -128,8 +136,9 @@ public final class ServingGraph implements AutoCloseable {
         Placeholder.shape(Shape.of(Shape.UNKNOWN_SIZE, h, h, c)));
     List<Op> checks = new java.util.ArrayList<>();
     Operand<TInt32> n = requestSize(s, images, batch, checks);
-    Operand<TFloat32> padded = s.withControlDependencies(checks).withName("padded_images").ensureShape(
-        s.pad(images, padTo(s, n, batch, null, 4), s.constant(0f)), Shape.of(batch, h, h, c)); // [batch, H, W, C]
+    Ops g = s.withControlDependencies(checks); // the pad must not run before the checks
+    Operand<TFloat32> padded = g.withName("padded_images").ensureShape(
+        g.pad(images, padTo(g, n, batch, null, 4), g.constant(0f)), Shape.of(batch, h, h, c)); // [batch, H, W, C]
     Operand<TFloat32> full = VitModel.build(ctx.scope("model"), spec, padded).logits(); // [batch, classes]
     Operand<TInt32> keep = s.concat(List.of(n, s.constant(new int[] {-1})), s.constant(0));
     Operand<TFloat32> logits = s.withName("logits").slice(full, s.constant(new int[] {0, 0}), keep); // [n, classes]
@@ -180,13 +189,13 @@ public final class ServingGraph implements AutoCloseable {
     Ops g = s.withControlDependencies(checks);
     // [0, x_1 … x_k, 0 …] on [batch, length]
     Operand<TInt32> shifted = s.pad(ids, s.constant(new int[][] {{0, 0}, {1, 0}}), s.constant(0)); // [n, l + 1]
-    Operand<TInt32> extra = s.math.sub(s.constant(new int[] {length - 1}), l);
+    Operand<TInt32> extra = g.math.sub(g.constant(new int[] {length - 1}), l);
     Operand<TInt32> inputs = g.withName("padded_input_ids").ensureShape(
-        s.pad(shifted, padTo(s, n, batch, extra, 2), s.constant(0)), Shape.of(batch, length)); // [batch, length]
+        g.pad(shifted, padTo(g, n, batch, extra, 2), g.constant(0)), Shape.of(batch, length)); // [batch, length]
     // positions 0..k are real: a non-zero stand-in where the (unknown) next token would be
-    Operand<TInt32> kPadded = s.pad(k, s.reshape(s.concat(List.of(s.constant(new int[] {0}),
-        s.math.sub(s.constant(new int[] {batch}), n)), s.constant(0)), s.constant(new int[] {1, 2})),
-        s.constant(-1)); // [batch], -1 for padding rows
+    Operand<TInt32> kPadded = g.pad(k, g.reshape(g.concat(List.of(g.constant(new int[] {0}),
+        g.math.sub(g.constant(new int[] {batch}), n)), g.constant(0)), g.constant(new int[] {1, 2})),
+        g.constant(-1)); // [batch], -1 for padding rows
     Operand<TInt32> positions = s.range(s.constant(0), s.constant(length), s.constant(1)); // [length]
     Operand<TInt32> valid = s.dtypes.cast(s.math.lessEqual(s.expandDims(positions, s.constant(0)),
         s.expandDims(kPadded, s.constant(1))), TInt32.class); // [batch, length], 1 = real

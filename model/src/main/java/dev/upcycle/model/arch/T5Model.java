@@ -52,10 +52,25 @@ public final class T5Model {
 
     Operand<T> encoded = encode(ctx.scope("encoder"), spec, c, encoderIds, encValid, stats);
 
-    // ---- decoder ----
-    BuildContext<T> dctx = ctx.scope("decoder");
+    Operand<T> logits = decode(ctx.scope("decoder"), spec, c, encoded, encValid, decoderIds, decValid, stats);
+    Operand<T>[] losses = MlpBlock.meanLosses(ctx, stats);
+    return new ModelOutputs<>(logits, ImmutableList.copyOf(stats), losses[0], losses[1]);
+  }
+
+  /**
+   * The decoder stack alone.
+   *
+   * @param encoded [batch, inputLength, d] the encoder's output
+   * @param encValid [batch, inputLength] real encoder tokens
+   * @param decoderIds [batch, targetLength] int32, the targets shifted right (starting with 0)
+   * @param decValid [batch, targetLength] real decoder positions (masks decoder keys)
+   * @return logits [batch, targetLength, vocab]
+   */
+  public static <T extends TFloating> Operand<T> decode(BuildContext<T> dctx, ModelSpec spec, T5Config c,
+      Operand<T> encoded, Operand<TBool> encValid, Operand<TInt32> decoderIds, Operand<TBool> decValid,
+      List<MoeLayerStats<T>> stats) {
+    Ops tf = dctx.tf();
     int tLen = (int) Shapes.dim(decoderIds, 1);
-    int iLen = (int) Shapes.dim(encoderIds, 1);
     Attention.Spec att = new Attention.Spec(c.numHeads(), c.dKv(), false, false, c.dropout());
     Operand<T> selfBias = Masks.combine(dctx, Masks.paddingBias(dctx, decValid, decValid),
         Masks.causalBias(dctx, tLen),
@@ -79,9 +94,7 @@ public final class T5Model {
           ExpertKind.GATED_GELU, stats), c.dropout()));
     }
     y = Dropout.apply(dctx, Norms.rmsNorm(dctx, "decoder/decoder_norm", y), c.dropout());
-    Operand<T> logits = Dense.apply(dctx, "decoder/logits_dense", y, c.vocabSize(), false, Initializer.fanIn(1.0));
-    Operand<T>[] losses = MlpBlock.meanLosses(ctx, stats);
-    return new ModelOutputs<>(logits, ImmutableList.copyOf(stats), losses[0], losses[1]);
+    return Dense.apply(dctx, "decoder/logits_dense", y, c.vocabSize(), false, Initializer.fanIn(1.0));
   }
 
   /** The encoder stack alone: [batch, inputLength, d]. */

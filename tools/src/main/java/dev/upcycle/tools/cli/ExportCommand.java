@@ -41,8 +41,12 @@ public final class ExportCommand implements Callable<Integer> {
   int batch;
 
   @Option(names = "--length",
-      description = "LM: the sequence length of the graph (requests hold up to length - 1 tokens). Default: the config's input_length.")
+      description = "LM / T5: the input length of the graph (LM requests hold up to length - 1 tokens). Default: the config's input_length.")
   Integer length;
+
+  @Option(names = "--target-length",
+      description = "T5: decoder positions (greedy output up to target-length - 1 tokens). Default: the config's target_length.")
+  Integer targetLength;
 
   @Option(names = "--overwrite", description = "Replace an existing version folder.")
   boolean overwrite;
@@ -56,7 +60,8 @@ public final class ExportCommand implements Callable<Integer> {
     Path stepConfig = folder.resolve(CheckpointManager.CONFIG_FILE);
     TrainConfig config = configOptions.resolve(Map.of(), stepConfig);
     int len = length != null ? length : Math.max(2, config.batchShape().inputLength());
-    ExportOptions options = new ExportOptions(batch, len, version, overwrite, !noVerify);
+    int tlen = targetLength != null ? targetLength : Math.max(2, config.batchShape().targetLength());
+    ExportOptions options = new ExportOptions(batch, len, tlen, version, overwrite, !noVerify);
     SavedModelExporter.ExportResult r = SavedModelExporter.export(config.modelSpec(), checkpoint, to, options,
         new ObjectMapper().readTree(config.toJson()), line -> System.err.println("export: " + line));
     spec.commandLine().getOut().printf("exported %s: %d variables, %.1f MB, %s, %.1f s%n", r.versionDir(),
