@@ -34,6 +34,7 @@ public final class VariableStore<T extends TFloating> {
   private final long seed;
   private final Map<String, ModelVariable<T>> variables = new LinkedHashMap<>();
   private final Map<String, Operand<T>> bound = new LinkedHashMap<>();
+  private final Map<String, Ops> scopes = new java.util.HashMap<>();
 
   public VariableStore(Ops tf, Class<T> dtype, long seed) {
     this.tf = checkNotNull(tf, "ops");
@@ -68,19 +69,35 @@ public final class VariableStore<T extends TFloating> {
     for (long d : shape) {
       checkArgument(d >= 1, "variable %s: dimension %s in shape %s", name, d, Arrays.toString(shape));
     }
-    Ops vt = tf.withSubScope("vars");
-    for (String part : name.split("/")) {
-      vt = vt.withSubScope(opName(part));
-    }
+    int slash = name.lastIndexOf('/');
+    Ops vt = scope(slash < 0 ? "" : name.substring(0, slash));
+    String leaf = opName(name.substring(slash + 1));
     Shape s = Shape.of(shape);
-    VarHandleOp handle = vt.withName("handle").varHandleOp(dtype, s, VarHandleOp.sharedName(name));
-    Operand<T> value = vt.withName("read").readVariableOp(handle, dtype);
-    AssignVariableOp initOp = vt.withName("init").assignVariableOp(handle, initialValue(vt, name, shape, initOrZero(init)));
-    Placeholder<T> load = vt.withName("load_value").placeholder(dtype, Placeholder.shape(s));
-    AssignVariableOp loadOp = vt.withName("load").assignVariableOp(handle, load);
+    VarHandleOp handle = vt.withName(leaf + "_handle").varHandleOp(dtype, s, VarHandleOp.sharedName(name));
+    Operand<T> value = vt.withName(leaf + "_read").readVariableOp(handle, dtype);
+    AssignVariableOp initOp = vt.withName(leaf + "_init").assignVariableOp(handle,
+        initialValue(vt, name, shape, initOrZero(init)));
+    Placeholder<T> load = vt.withName(leaf + "_load_value").placeholder(dtype, Placeholder.shape(s));
+    AssignVariableOp loadOp = vt.withName(leaf + "_load").assignVariableOp(handle, load);
     ModelVariable<T> v = new ModelVariable<>(name, shape.clone(), handle, value, initOp, load, loadOp);
     variables.put(name, v);
     return value;
+  }
+
+  /**
+   * The op scope {@code vars/<path>}, made once per path: TF Java's {@code withSubScope} scans every
+   * op of the graph, so a scope per variable (and per name part) made building big graphs slow.
+   */
+  private Ops scope(String path) {
+    Ops cached = scopes.get(path);
+    if (cached != null) {
+      return cached;
+    }
+    int slash = path.lastIndexOf('/');
+    Ops parent = path.isEmpty() ? tf : scope(slash < 0 ? "" : path.substring(0, slash));
+    Ops made = parent.withSubScope(path.isEmpty() ? "vars" : opName(path.substring(slash + 1)));
+    scopes.put(path, made);
+    return made;
   }
 
   private static Initializer initOrZero(Initializer init) {
