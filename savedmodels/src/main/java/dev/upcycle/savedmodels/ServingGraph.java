@@ -68,11 +68,8 @@ public final class ServingGraph implements AutoCloseable {
     checkArgument(batch >= 1, "batch must be >= 1, got %s", batch);
     checkArgument(length >= 2, "length must be >= 2, got %s", length);
     checkArgument(targetLength >= 2, "targetLength must be >= 2, got %s", targetLength);
-    if (!(spec.arch() instanceof VitConfig) && !(spec.arch() instanceof LmConfig)
-        && !(spec.arch() instanceof T5Config)) {
-      throw new UnsupportedOperationException("export has no serving graph for "
-          + spec.arch().getClass().getSimpleName());
-    }
+    checkArgument(spec.arch() instanceof VitConfig || spec.arch() instanceof LmConfig
+        || spec.arch() instanceof T5Config, "export knows ViT, LM and T5 models, not %s", spec.arch());
     Graph graph = new Graph();
     try {
       Ops tf = Ops.create(graph);
