@@ -1,6 +1,5 @@
 package dev.upcycle.savedmodels;
 
-import dev.upcycle.ckpt.Folders;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.Digests;
+import dev.upcycle.ckpt.Folders;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleReader;

@@ -1,6 +1,5 @@
 package dev.upcycle.plan;
 
-import dev.upcycle.ckpt.Folders;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
@@ -10,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.CheckpointWriter;
 import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.Folders;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.RenamingReader;
 import dev.upcycle.ckpt.TensorInfo;

@@ -1,23 +1,23 @@
 package dev.upcycle.tools.demo;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.upcycle.ckpt.Folders;
-import dev.upcycle.model.arch.BatchShape;
+import dev.upcycle.model.Presets;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.VitConfig;
-import dev.upcycle.model.Presets;
+import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.plan.ConvertJob;
 import dev.upcycle.plan.ConvertResult;
 import dev.upcycle.plan.ProgressListener;
 import dev.upcycle.plan.UpcycleOptions;
+import dev.upcycle.savedmodels.ExportOptions;
+import dev.upcycle.savedmodels.SavedModelExporter;
 import dev.upcycle.train.config.TrainConfig;
 import dev.upcycle.train.data.Compression;
 import dev.upcycle.train.data.IdxImages;
 import dev.upcycle.train.input.TfRecordBatchSource;
 import dev.upcycle.train.metrics.StepMetrics;
 import dev.upcycle.train.metrics.TrainListener;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.upcycle.savedmodels.ExportOptions;
-import dev.upcycle.savedmodels.SavedModelExporter;
 import dev.upcycle.train.step.Batch;
 import dev.upcycle.train.step.BatchSource;
 import dev.upcycle.train.step.EvalJob;
@@ -28,15 +28,15 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.tensorflow.Result;
-import org.tensorflow.SavedModelBundle;
-import org.tensorflow.types.TInt32;
-import org.tensorflow.types.TInt64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
 
 /**
  * The main job on a built-in default, end to end on real data: Fashion-MNIST (Debian package

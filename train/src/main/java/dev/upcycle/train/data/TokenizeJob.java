@@ -1,9 +1,9 @@
 package dev.upcycle.train.data;
 
-import dev.upcycle.ckpt.Folders;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.upcycle.ckpt.Folders;
 import dev.upcycle.train.text.Packer;
 import dev.upcycle.train.text.SentencePieceModel;
 import dev.upcycle.train.text.SpanCorruption;
