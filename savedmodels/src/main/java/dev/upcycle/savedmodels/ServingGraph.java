@@ -8,6 +8,7 @@ import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.VitConfig;
 import dev.upcycle.model.graph.BuildContext;
+import dev.upcycle.model.graph.Fills;
 import dev.upcycle.model.graph.VariableStore;
 import java.util.List;
 import org.tensorflow.Graph;
@@ -114,7 +115,7 @@ public final class ServingGraph implements AutoCloseable {
     }
     int rest = rank - rows.size();
     if (rest > 0) {
-      rows.add(s.zeros(s.constant(new int[] {rest, 2}), TInt32.class));
+      rows.add(Fills.zeros(s, s.constant(new int[] {rest, 2}), TInt32.class));
     }
     return s.concat(rows, s.constant(0)); // [rank, 2]
   }

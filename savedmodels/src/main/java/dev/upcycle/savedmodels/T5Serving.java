@@ -5,6 +5,7 @@ import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.arch.T5Model;
 import dev.upcycle.model.graph.BuildContext;
+import dev.upcycle.model.graph.Fills;
 import dev.upcycle.model.graph.VariableStore;
 import dev.upcycle.model.moe.MoeLayerStats;
 import java.util.ArrayList;
@@ -84,7 +85,7 @@ final class T5Serving {
     Operand<TFloat32> likelihood = s.withName("log_likelihood").slice(perRow, s.constant(new int[] {0}), n); // [n]
 
     // serving_default: greedy decoding in a while loop
-    Output<?>[] loopIn = {s.constant(0).asOutput(), s.zeros(s.constant(new int[] {batch, targetLength}),
+    Output<?>[] loopIn = {s.constant(0).asOutput(), Fills.zeros(s, s.constant(new int[] {batch, targetLength}),
         TInt32.class).asOutput(), encoded.asOutput(), encIds.asOutput()};
     Output<?>[] loopOut = graph.whileLoop(loopIn,
         (cg, in, out) -> {

@@ -113,10 +113,10 @@ public final class VariableStore<T extends TFloating> {
   private Operand<T> initialValue(Ops vt, String name, long[] shape, Initializer init) {
     Operand<TInt64> dims = vt.constant(shape);
     if (init instanceof Initializer.Zeros) {
-      return vt.zeros(dims, dtype);
+      return Fills.zeros(vt, dims, dtype);
     }
     if (init instanceof Initializer.Ones) {
-      return vt.ones(dims, dtype);
+      return Fills.ones(vt, dims, dtype);
     }
     double std;
     if (init instanceof Initializer.Normal n) {

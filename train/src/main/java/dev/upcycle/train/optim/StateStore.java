@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.collect.ImmutableList;
+import dev.upcycle.model.graph.Fills;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -55,7 +56,8 @@ public final class StateStore {
     Shape s = Shape.of(shape);
     VarHandleOp handle = tf.withName(path + ".handle").varHandleOp(type, s, VarHandleOp.sharedName(name));
     Operand<T> value = tf.withName(path + ".read").readVariableOp(handle, type);
-    AssignVariableOp init = tf.withName(path + ".init").assignVariableOp(handle, tf.zeros(tf.constant(shape), type));
+    AssignVariableOp init = tf.withName(path + ".init").assignVariableOp(handle,
+        Fills.zeros(tf, tf.constant(shape), type));
     Placeholder<T> load = tf.withName(path + ".load_value").placeholder(type, Placeholder.shape(s));
     AssignVariableOp loadOp = tf.withName(path + ".load").assignVariableOp(handle, load);
     StateVariable<T> v = new StateVariable<>(name, type, shape.clone(), handle, value, init, load, loadOp);
