@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
-import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
 import dev.upcycle.model.LmConfig;
 import dev.upcycle.model.MoeConfig;
@@ -15,8 +13,6 @@ import dev.upcycle.model.Presets;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
-import dev.upcycle.model.graph.ModelVariable;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -72,12 +68,8 @@ class LmExportTest {
         TInt32 tg = TInt32.tensorOf(StdArrays.ndCopyOf(valid));
         Result r = g.session.runner().feed(g.inputs.inputs(), in).feed(g.inputs.targets(), tg)
             .fetch(g.outputs.logits()).run()) {
-      for (ModelVariable<TFloat32> v : g.store.variables()) {
-        try (TFloat32 t = g.store.fetch(g.session, v.name())) {
-          byte[] bytes = new byte[(int) t.numBytes()];
-          t.asRawTensor().data().read(bytes);
-          w.write(new RawTensor(new TensorInfo(v.name(), DType.FLOAT32, v.shape()), ByteBuffer.wrap(bytes)));
-        }
+      for (RawTensor t : GraphWeights.of(g)) {
+        w.write(t);
       }
       w.commit();
       TFloat32 out = (TFloat32) r.get(0);
@@ -111,7 +103,7 @@ class LmExportTest {
         }
         double sum = 0;
         for (int t = 1; t <= k[i]; t++) {
-          sum += logSoftmax(logits[i][t - 1], ids[i][t - 1]);
+          sum += GraphWeights.logSoftmax(logits[i][t - 1], ids[i][t - 1]);
         }
         assertEquals(sum, ll.getFloat(i), 1e-5 * Math.abs(sum), "log-likelihood of row " + i);
       }
@@ -122,17 +114,5 @@ class LmExportTest {
         assertTrue(e.getMessage().contains("at least one non-zero id per row"), e.getMessage());
       }
     }
-  }
-
-  private static double logSoftmax(float[] row, int target) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float v : row) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    for (float v : row) {
-      sum += Math.exp(v - max);
-    }
-    return row[target] - max - Math.log(sum);
   }
 }

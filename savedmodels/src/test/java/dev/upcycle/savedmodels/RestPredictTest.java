@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
-import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
 import dev.upcycle.model.LmConfig;
 import dev.upcycle.model.ModelSpec;
@@ -16,9 +14,7 @@ import dev.upcycle.model.Presets;
 import dev.upcycle.model.VitConfig;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
-import dev.upcycle.model.graph.ModelVariable;
 import java.io.FileNotFoundException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -87,12 +83,8 @@ class RestPredictTest {
   private static void checkpoint(ModelSpec spec, BatchShape shape, Path prefix) throws Exception {
     try (ModelGraph<TFloat32> g = ModelGraph.build(spec, shape, TFloat32.class, false, 5, false, false).initialize();
         TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
-      for (ModelVariable<TFloat32> v : g.store.variables()) {
-        try (TFloat32 t = g.store.fetch(g.session, v.name())) {
-          byte[] bytes = new byte[(int) t.numBytes()];
-          t.asRawTensor().data().read(bytes);
-          w.write(new RawTensor(new TensorInfo(v.name(), DType.FLOAT32, v.shape()), ByteBuffer.wrap(bytes)));
-        }
+      for (RawTensor t : GraphWeights.of(g)) {
+        w.write(t);
       }
       w.commit();
     }

@@ -22,7 +22,6 @@ import dev.upcycle.model.VitConfig;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
 import dev.upcycle.model.arch.SyntheticBatch;
-import dev.upcycle.model.graph.ModelVariable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.FileAlreadyExistsException;
@@ -62,15 +61,10 @@ class SavedModelExportTest {
     try (ModelGraph<TFloat32> g = ModelGraph.build(spec, new BatchShape(BATCH, 1, 1), TFloat32.class, false, 5, false,
         false).initialize();
         TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
-      for (ModelVariable<TFloat32> v : g.store.variables()) {
-        try (TFloat32 t = g.store.fetch(g.session, v.name())) {
-          byte[] bytes = new byte[(int) t.numBytes()];
-          t.asRawTensor().data().read(bytes);
-          w.write(new RawTensor(new TensorInfo(v.name(), DType.FLOAT32, v.shape()), ByteBuffer.wrap(bytes)));
-          if (v.name().equals("head/kernel")) {
-            w.write(new RawTensor(new TensorInfo("state/param_states/head/kernel/m", DType.FLOAT32, v.shape()),
-                ByteBuffer.wrap(bytes)));
-          }
+      for (RawTensor t : GraphWeights.of(g)) {
+        w.write(t);
+        if (t.name().equals("head/kernel")) {
+          w.write(t.withName("state/param_states/head/kernel/m"));
         }
       }
       w.write(new RawTensor(new TensorInfo("state/step", DType.INT64, new long[0]),

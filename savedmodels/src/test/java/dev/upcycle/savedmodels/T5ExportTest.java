@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
-import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
 import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.ModelSpec;
@@ -16,8 +14,6 @@ import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
-import dev.upcycle.model.graph.ModelVariable;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -72,12 +68,8 @@ class T5ExportTest {
         false).initialize();
         TfBundleWriter w = TfBundleWriter.create(ckpt, false);
         TInt32 enc = TInt32.tensorOf(StdArrays.ndCopyOf(inputs))) {
-      for (ModelVariable<TFloat32> v : g.store.variables()) {
-        try (TFloat32 t = g.store.fetch(g.session, v.name())) {
-          byte[] bytes = new byte[(int) t.numBytes()];
-          t.asRawTensor().data().read(bytes);
-          w.write(new RawTensor(new TensorInfo(v.name(), DType.FLOAT32, v.shape()), ByteBuffer.wrap(bytes)));
-        }
+      for (RawTensor t : GraphWeights.of(g)) {
+        w.write(t);
       }
       w.commit();
       // greedy reference: decoder input [0, y_1 … y_step, 0 …], positions 0..step real
@@ -111,7 +103,7 @@ class T5ExportTest {
       float[][][] logits = run(g, enc, shifted, padded);
       for (int i = 0; i < BATCH; i++) {
         for (int t = 0; t < kt[i]; t++) {
-          expectedScore[i] += logSoftmax(logits[i][t], targets[i][t]);
+          expectedScore[i] += GraphWeights.logSoftmax(logits[i][t], targets[i][t]);
         }
       }
     }
@@ -171,17 +163,5 @@ class T5ExportTest {
       }
     }
     return best;
-  }
-
-  private static double logSoftmax(float[] row, int target) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float v : row) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    for (float v : row) {
-      sum += Math.exp(v - max);
-    }
-    return row[target] - max - Math.log(sum);
   }
 }
