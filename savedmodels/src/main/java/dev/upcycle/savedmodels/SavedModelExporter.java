@@ -20,12 +20,10 @@ import dev.upcycle.plan.FloatCodec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -204,7 +202,7 @@ public final class SavedModelExporter {
       meta.putSignatureDef(e.getKey(), sig.build());
     }
     SavedModel model = SavedModel.newBuilder().setSavedModelSchemaVersion(1).addMetaGraphs(meta).build();
-    writeAtomically(file, model.toByteArray());
+    Folders.writeAtomically(file, model.toByteArray());
   }
 
   private static org.tensorflow.proto.TensorInfo tensorInfo(Operand<?> op) {
@@ -262,16 +260,7 @@ public final class SavedModelExporter {
       s.outputs().keySet().forEach(n.putArray("outputs")::add);
     });
     Path dir = Files.createDirectories(out.resolve("assets.extra"));
-    writeAtomically(dir.resolve(PROVENANCE_FILE), JSON.writeValueAsBytes(root));
-  }
-
-  private static void writeAtomically(Path file, byte[] bytes) throws IOException {
-    Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-    Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-      ch.force(true);
-    }
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    Folders.writeAtomically(dir.resolve(PROVENANCE_FILE), JSON.writeValueAsBytes(root));
   }
 
   private static void publish(Path staging, Path out, Path versionDir) throws IOException {

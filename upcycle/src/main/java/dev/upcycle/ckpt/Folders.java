@@ -1,8 +1,11 @@
 package dev.upcycle.ckpt;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -10,7 +13,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** The folder chores of atomic writers: removing a staging tree, naming one uniquely. */
+/** The file chores of atomic writers: removing a staging tree, naming one uniquely, writing a small file whole. */
 public final class Folders {
 
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -30,6 +33,16 @@ public final class Folders {
     for (Path p : all) {
       Files.deleteIfExists(p);
     }
+  }
+
+  /** Writes a small file as {@code <file>.partial}, fsyncs it and renames it into place atomically. */
+  public static void writeAtomically(Path file, byte[] bytes) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".partial");
+    Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
   }
 
   /** 12 random hex digits for staging folder names. */

@@ -235,12 +235,7 @@ public final class ConvertJob {
     o.put("step", step);
     o.put("tensors", report.targets());
     o.put("bytes", report.bytesWritten());
-    Path tmp = out.resolve(PROVENANCE_FILE + ".partial");
-    Files.write(tmp, JSON.writeValueAsBytes(root), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-      ch.force(true);
-    }
-    Files.move(tmp, out.resolve(PROVENANCE_FILE), StandardCopyOption.ATOMIC_MOVE);
+    Folders.writeAtomically(out.resolve(PROVENANCE_FILE), JSON.writeValueAsBytes(root));
   }
 
   /** The project version from the jar manifest, else the build's version. */

@@ -8,11 +8,9 @@ import java.io.Closeable;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.zip.GZIPInputStream;
 
 /**
  * IDX files (the MNIST / Fashion-MNIST format), plain or gzip: a big-endian header
@@ -57,14 +55,7 @@ public final class IdxImages {
       checkNotNull(file, "file");
       BufferedInputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
       try {
-        raw.mark(2);
-        int b0 = raw.read();
-        int b1 = raw.read();
-        raw.reset();
-        InputStream s = b0 == 0x1f && b1 == 0x8b
-            ? new BufferedInputStream(new GZIPInputStream(raw, 1 << 16), 1 << 16)
-            : raw;
-        DataInputStream in = new DataInputStream(s);
+        DataInputStream in = new DataInputStream(Compression.detect(raw).decode(raw));
         int magic = in.readInt();
         if ((magic >>> 16) != 0 || ((magic >>> 8) & 0xff) != 0x08) {
           throw new IOException(String.format(

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Reads the records of one TFRecord file, plain or GZIP (detected by the magic bytes {@code 1f 8b}).
@@ -50,15 +49,8 @@ public final class TfRecordReader implements Iterator<byte[]>, Closeable {
     checkNotNull(file, "file");
     BufferedInputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
     try {
-      raw.mark(2);
-      int b0 = raw.read();
-      int b1 = raw.read();
-      raw.reset();
-      if (b0 == 0x1f && b1 == 0x8b) {
-        InputStream gz = new BufferedInputStream(new GZIPInputStream(raw, 1 << 16), 1 << 16);
-        return new TfRecordReader(file, gz, Compression.GZIP);
-      }
-      return new TfRecordReader(file, raw, Compression.NONE);
+      Compression compression = Compression.detect(raw);
+      return new TfRecordReader(file, compression.decode(raw), compression);
     } catch (IOException e) {
       raw.close();
       throw new IOException(file + ": cannot open as a TFRecord file: " + e.getMessage(), e);

@@ -10,12 +10,9 @@ import dev.upcycle.plan.ConvertJob;
 import dev.upcycle.plan.ProgressListener;
 import dev.upcycle.plan.SyntheticCheckpoint;
 import dev.upcycle.plan.UpcycleOptions;
-import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -27,27 +24,6 @@ class ConvertFullDiskTest {
 
   @TempDir Path tmp;
 
-  private static TfBundleWriter.FileSink fullDiskAfter(long budget) {
-    long[] left = {budget};
-    return file -> Channels.newChannel(new FilterOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW)) {
-      @Override
-      public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        if (len > left[0]) {
-          out.write(b, off, (int) left[0]);
-          left[0] = 0;
-          throw new IOException("No space left on device");
-        }
-        left[0] -= len;
-        out.write(b, off, len);
-      }
-    });
-  }
-
   @Test
   void fullDiskMidwayLeavesNothingAtTheOutput() throws Exception {
     Path from = tmp.resolve("dense");
@@ -56,7 +32,7 @@ class ConvertFullDiskTest {
     Path to = tmp.resolve("moe");
     for (long budget : new long[] {100, 1_500_000}) {
       ConvertJob job = new ConvertJob((folder, step, format) ->
-          new TfBundleWriter(folder.resolve("model.ckpt-" + step), 1 << 20, false, fullDiskAfter(budget)));
+          new TfBundleWriter(folder.resolve("model.ckpt-" + step), 1 << 20, false, FullDisk.after(budget)));
       IOException e = assertThrows(IOException.class, () -> job.convert(from, to, UpcycleOptions.defaults(4),
           Optional.empty(), false, false, ProgressListener.NONE));
       assertTrue(e.getMessage().contains("No space left on device") && e.getMessage().contains("tensor '"),

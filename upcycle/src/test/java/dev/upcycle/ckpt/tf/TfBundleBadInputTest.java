@@ -9,16 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.model.testing.Fixtures;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -165,28 +162,6 @@ class TfBundleBadInputTest {
     }
   }
 
-  /** A sink that fails like a full disk once {@code budget} bytes have gone to disk in total. */
-  private static TfBundleWriter.FileSink fullDiskAfter(long budget) {
-    long[] left = {budget};
-    return file -> Channels.newChannel(new FilterOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW)) {
-      @Override
-      public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        if (len > left[0]) {
-          out.write(b, off, (int) left[0]);
-          left[0] = 0;
-          throw new IOException("No space left on device");
-        }
-        left[0] -= len;
-        out.write(b, off, len);
-      }
-    });
-  }
-
   private static final int BIG = 600_000; // 2.4 MB of floats: written in several slices
 
   private static void writeAll(TfBundleWriter w) throws IOException {
@@ -200,7 +175,7 @@ class TfBundleBadInputTest {
   void fullDiskLeavesNothingBehindWhereverItHits() throws Exception {
     // Sizes of a good run tell where each budget runs out.
     Path good = tmp.resolve("good/ckpt/model");
-    try (TfBundleWriter w = new TfBundleWriter(good, 1 << 30, false, fullDiskAfter(Long.MAX_VALUE))) {
+    try (TfBundleWriter w = new TfBundleWriter(good, 1 << 30, false, FullDisk.after(Long.MAX_VALUE))) {
       writeAll(w);
     }
     long data = Files.size(tmp.resolve("good/ckpt/model.data-00000-of-00001"));
@@ -219,7 +194,7 @@ class TfBundleBadInputTest {
     for (Case c : cases) {
       Path out = tmp.resolve("run-" + c.budget());
       Path prefix = out.resolve("ckpt/model");
-      TfBundleWriter w = new TfBundleWriter(prefix, 1 << 30, false, fullDiskAfter(c.budget()));
+      TfBundleWriter w = new TfBundleWriter(prefix, 1 << 30, false, FullDisk.after(c.budget()));
       IOException e = assertThrows(IOException.class, () -> writeAll(w));
       assertMentions(e, "No space left on device", c.expectedInMessage(), prefix.toAbsolutePath(), "removed");
       w.close();
