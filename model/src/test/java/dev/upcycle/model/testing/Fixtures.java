@@ -10,33 +10,38 @@ import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
 
 /**
- * Locates the shared, read-only fixtures ({@code ../shared/fixtures} beside the project root) and
- * copies one to a temporary folder when a test must write beside it.
+ * Locates the repository's read-only fixtures ({@code testdata/} at the project root, see its
+ * {@code MANIFEST.md}) and copies one to a temporary folder when a test must write beside it.
  */
 public final class Fixtures {
 
+  /** The folder, relative to the project root, that holds the fixtures. */
+  public static final String FOLDER = "testdata";
+
   private Fixtures() {}
 
-  /** The {@code shared} folder: system property {@code upcycle.shared.dir}, else ../shared upwards. */
-  public static Path sharedDir() {
-    String prop = System.getProperty("upcycle.shared.dir");
+  /**
+   * The fixture folder: system property {@code upcycle.testdata.dir} (set by the build), else the
+   * first {@code testdata/} with a {@code MANIFEST.md} in the working folder or above it.
+   */
+  public static Path testdataDir() {
+    String prop = System.getProperty("upcycle.testdata.dir");
     if (prop != null && Files.isDirectory(Paths.get(prop))) {
       return Paths.get(prop).toAbsolutePath().normalize();
     }
-    Path dir = Paths.get("").toAbsolutePath();
-    while (dir != null) {
-      Path candidate = dir.resolveSibling("shared");
-      if (Files.isDirectory(candidate.resolve("fixtures"))) {
+    for (Path dir = Paths.get("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      Path candidate = dir.resolve(FOLDER);
+      if (Files.isRegularFile(candidate.resolve("MANIFEST.md"))) {
         return candidate;
       }
-      dir = dir.getParent();
     }
-    throw new IllegalStateException("cannot find ../shared/fixtures; set -Dupcycle.shared.dir");
+    throw new IllegalStateException(
+        "cannot find the project's " + FOLDER + "/ folder; set -Dupcycle.testdata.dir");
   }
 
-  /** A fixture folder or file by its path under {@code shared/fixtures}. */
+  /** A fixture folder or file by its path under {@code testdata/}. */
   public static Path fixture(String relative) {
-    Path p = sharedDir().resolve("fixtures").resolve(relative);
+    Path p = testdataDir().resolve(relative);
     checkState(Files.exists(p), "fixture %s is missing", p);
     return p;
   }
