@@ -3,18 +3,16 @@ package dev.upcycle.train.config;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.model.ModelSpec;
-import dev.upcycle.model.SparseLayout;
-import dev.upcycle.model.T5Config;
+import dev.upcycle.model.config.ConfigJson;
+import dev.upcycle.model.config.ModelSection;
+import dev.upcycle.model.config.MoeSection;
+import dev.upcycle.model.config.SpecConfig;
 import dev.upcycle.model.arch.BatchShape;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -74,12 +72,7 @@ public record TrainConfig(
     String dtype,
     String outputDir) {
 
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .enable(SerializationFeature.INDENT_OUTPUT)
-      .setSerializationInclusion(JsonInclude.Include.NON_NULL);
+  private static final ObjectMapper JSON = ConfigJson.MAPPER;
 
   public TrainConfig {
     checkNotNull(model, "model");
@@ -172,12 +165,19 @@ public record TrainConfig(
   }
 
   private static ModelSpec spec(ModelSection model, MoeSection moe) {
-    if (moe.numExperts() == 0) {
-      return ModelSpec.dense(model.arch());
-    }
-    SparseLayout enc = SparseLayout.parse(moe.encoderLayout());
-    SparseLayout dec = model.arch() instanceof T5Config ? SparseLayout.parse(moe.decoderLayout()) : SparseLayout.DENSE;
-    return ModelSpec.sparse(model.arch(), moe.toMoeConfig(), enc, dec);
+    return SpecConfig.spec(model, moe);
+  }
+
+  /** The model and MoE sections as one value (what provenance records). */
+  public SpecConfig specConfig() {
+    return new SpecConfig(model, moe);
+  }
+
+  /** This config with the model and MoE sections replaced (e.g. by a checkpoint's). */
+  public TrainConfig withSpec(SpecConfig spec) {
+    return new TrainConfig(spec.model(), spec.moe(), batchSize, inputLength, targetLength, trainSteps, optimizer,
+        schedule, clipNorm, checkpointEvery, keepCheckpoints, seed, xla, zLoss, labelSmoothing, evalEvery,
+        evalBatches, logEvery, dtype, outputDir);
   }
 
   private static ObjectNode defaultsTree() {

@@ -1,4 +1,4 @@
-package dev.upcycle.train.config;
+package dev.upcycle.model.config;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
@@ -30,6 +30,12 @@ public record RouterSection(String type, double capacityFactor, int k, boolean b
       case "top_k", "topk", "token_choice" -> RouterType.TOP_K;
       default -> throw new IllegalArgumentException("unknown router type '" + type + "': expected expert_choice or top_k");
     };
+  }
+
+  /** The section of a router config ({@code expert_choice} / {@code top_k}). */
+  public static RouterSection of(RouterConfig r) {
+    String type = r.type() == RouterType.EXPERT_CHOICE ? "expert_choice" : "top_k";
+    return new RouterSection(type, r.capacityFactor(), r.k(), r.batchPrioritized(), r.renormalize(), r.jitter());
   }
 
   public RouterConfig toRouterConfig() {

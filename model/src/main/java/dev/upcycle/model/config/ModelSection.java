@@ -1,4 +1,4 @@
-package dev.upcycle.train.config;
+package dev.upcycle.model.config;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
@@ -29,6 +29,18 @@ public record ModelSection(String preset, T5Config t5, VitConfig vit, LmConfig l
 
   public static ModelSection preset(String name) {
     return new ModelSection(name, null, null, null);
+  }
+
+  /** The explicit form of an architecture (what provenance records: no preset name to look up). */
+  public static ModelSection of(ArchitectureConfig arch) {
+    checkArgument(arch != null, "model: architecture is missing");
+    if (arch instanceof T5Config t5) {
+      return new ModelSection(null, t5, null, null);
+    }
+    if (arch instanceof VitConfig vit) {
+      return new ModelSection(null, null, vit, null);
+    }
+    return new ModelSection(null, null, null, (LmConfig) arch);
   }
 
   public ArchitectureConfig arch() {

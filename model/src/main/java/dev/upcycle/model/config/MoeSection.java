@@ -1,10 +1,11 @@
-package dev.upcycle.train.config;
+package dev.upcycle.model.config;
 
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.upcycle.model.MoeConfig;
+import dev.upcycle.model.SparseLayout;
 
 /**
  * MoE options; {@code numExperts = 0} trains the dense model.
@@ -37,6 +38,19 @@ public record MoeSection(int numExperts, String encoderLayout, String decoderLay
         new RouterSection("expert_choice", 2.0, 1, false, false, 0.0),
         new RouterSection("top_k", 1.25, 2, false, false, 0.0),
         MoeConfig.DEFAULT_GROUP_SIZE, 0.0, MoeConfig.DEFAULT_AUX_LOSS_FACTOR, MoeConfig.DEFAULT_ROUTER_Z_LOSS_FACTOR);
+  }
+
+  /** The section that gives back {@code moe} with these layouts ({@link SparseLayout#toString} form). */
+  public static MoeSection of(MoeConfig moe, SparseLayout encoder, SparseLayout decoder) {
+    return new MoeSection(moe.numExperts(), encoder.toString(), decoder.toString(),
+        RouterSection.of(moe.encoderRouter()), RouterSection.of(moe.decoderRouter()), moe.groupSize(),
+        moe.expertDropout(), moe.auxLossFactor(), moe.routerZLossFactor());
+  }
+
+  /** This section with {@code numExperts} experts (0 = dense) and the rest unchanged. */
+  public MoeSection withNumExperts(int value) {
+    return new MoeSection(value, encoderLayout, decoderLayout, encoderRouter, decoderRouter, groupSize,
+        expertDropout, auxLossFactor, routerZLossFactor);
   }
 
   public MoeConfig toMoeConfig() {
