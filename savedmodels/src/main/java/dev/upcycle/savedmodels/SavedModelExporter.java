@@ -7,6 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.ckpt.CheckpointFormatException;
+import dev.upcycle.ckpt.CheckpointFormats;
+import dev.upcycle.ckpt.CheckpointReader;
+import dev.upcycle.ckpt.RenamingReader;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.Digests;
 import dev.upcycle.ckpt.Folders;
@@ -14,7 +17,10 @@ import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleReader;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
+import dev.upcycle.model.BuildInfo;
 import dev.upcycle.model.ModelSpec;
+import dev.upcycle.provenance.Provenance;
+import dev.upcycle.provenance.Sources;
 import dev.upcycle.model.graph.ModelVariable;
 import dev.upcycle.plan.FloatCodec;
 import java.io.IOException;
@@ -31,6 +37,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
@@ -59,9 +66,8 @@ import org.tensorflow.proto.TensorShapeProto;
 public final class SavedModelExporter {
 
   public static final String SERVE_TAG = "serve";
-  public static final String PROVENANCE_FILE = "provenance.json";
-  /** The TF runtime TF Java 1.1.0 bundles. */
-  public static final String TENSORFLOW_VERSION = "2.18.0";
+  /** The provenance file, in {@code assets.extra/}. */
+  public static final String PROVENANCE_FILE = Provenance.FILE;
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -91,12 +97,11 @@ public final class SavedModelExporter {
       throw new FileAlreadyExistsException(versionDir.toString(), null,
           "version folder already exists; pass overwrite (or another version) to replace it");
     }
-    Path prefix = TfBundleReader.resolvePrefix(checkpoint).orElseThrow(() -> new CheckpointFormatException(
-        checkpoint, null, "no TF tensor bundle (.index file or checkpoint state file) found"));
     log.accept("building the serving graph (" + spec.arch().getClass().getSimpleName() + ", batch " + options.batch()
         + ")");
     try (ServingGraph serving = ServingGraph.build(spec, options.batch(), options.length(), options.targetLength());
-        TfBundleReader reader = TfBundleReader.open(prefix)) {
+        RenamingReader reader = CheckpointFormats.open(checkpoint, Optional.empty())) {
+      Path prefix = reader.source();
       List<ModelVariable<org.tensorflow.types.TFloat32>> vars = serving.store.variables();
       checkWeights(prefix, reader, vars);
       SaverDef saver = VariableSaver.addTo(Ops.create(serving.graph), serving.store);
@@ -109,7 +114,7 @@ public final class SavedModelExporter {
         Files.createDirectory(out);
         long bytes = writeVariables(reader, vars, out, log);
         writeSavedModel(serving, saver, out.resolve("saved_model.pb"));
-        writeProvenance(out, spec, prefix, options, config, serving);
+        writeProvenance(out, spec, reader, options, config, serving);
         boolean verified = false;
         if (options.verify()) {
           log.accept("loading the SavedModel with TensorFlow and running one request");
@@ -125,7 +130,7 @@ public final class SavedModelExporter {
     }
   }
 
-  private static <T extends org.tensorflow.types.family.TFloating> void checkWeights(Path prefix, TfBundleReader reader,
+  private static <T extends org.tensorflow.types.family.TFloating> void checkWeights(Path prefix, CheckpointReader reader,
       List<ModelVariable<T>> vars) throws IOException {
     Map<String, TensorInfo> stored = new HashMap<>();
     reader.tensors().forEach(t -> stored.put(t.name(), t));
@@ -155,7 +160,7 @@ public final class SavedModelExporter {
   }
 
   /** Streams every variable into {@code out/variables/variables.*} as float32; returns the bytes written. */
-  private static <T extends org.tensorflow.types.family.TFloating> long writeVariables(TfBundleReader reader,
+  private static <T extends org.tensorflow.types.family.TFloating> long writeVariables(CheckpointReader reader,
       List<ModelVariable<T>> vars, Path out, Consumer<String> log) throws IOException {
     long bytes = 0;
     int done = 0;
@@ -192,7 +197,7 @@ public final class SavedModelExporter {
     MetaGraphDef.Builder meta = MetaGraphDef.newBuilder()
         .setMetaInfoDef(MetaGraphDef.MetaInfoDef.newBuilder()
             .addTags(SERVE_TAG)
-            .setTensorflowVersion(TENSORFLOW_VERSION))
+            .setTensorflowVersion(BuildInfo.TENSORFLOW_RUNTIME_VERSION))
         .setGraphDef(serving.graph.toGraphDef())
         .setSaverDef(saver);
     for (Map.Entry<String, ServingGraph.SignatureTensors> e : serving.signatures.entrySet()) {
@@ -218,49 +223,35 @@ public final class SavedModelExporter {
         .build();
   }
 
-  private static void writeProvenance(Path out, ModelSpec spec, Path prefix, ExportOptions options, JsonNode config,
-      ServingGraph serving) throws IOException {
-    ObjectNode root = JSON.createObjectNode();
-    root.put("tool", "upcycle export");
-    String v = SavedModelExporter.class.getPackage().getImplementationVersion();
-    root.put("project_version", v != null ? v : "0.1.0-SNAPSHOT");
-    root.put("tensorflow_java", "1.1.0");
-    root.put("tensorflow", TENSORFLOW_VERSION);
-    root.put("created", Instant.now().toString());
-    ObjectNode src = root.putObject("source");
-    src.put("checkpoint", prefix.toString());
-    Path index = dev.upcycle.ckpt.tf.BundleFiles.index(prefix);
-    src.put("index_sha256", Digests.sha256(index));
-    for (Path p : new Path[] {prefix.getParent().resolve("provenance.json"),
-        prefix.getParent().getParent() == null ? null : prefix.getParent().getParent().resolve("provenance.json")}) {
-      if (p != null && Files.isRegularFile(p)) {
-        src.set("upcycle_provenance", JSON.readTree(p.toFile())); // the conversion that made the MoE
-        break;
-      }
-    }
-    ObjectNode model = root.putObject("model");
-    model.put("spec", spec.toString());
-    model.put("parameters", serving.store.parameterCount());
-    if (config != null) {
-      model.set("config", config);
-    }
-    ObjectNode export = root.putObject("export");
-    export.put("version", options.version());
-    export.put("batch", options.batch());
+  /**
+   * {@code assets.extra/provenance.json}: the checkpoint as source, its own record as parent (so the
+   * chain reads export ← train ← convert), the model spec, the export options and signatures.
+   */
+  private static void writeProvenance(Path out, ModelSpec spec, RenamingReader reader, ExportOptions options,
+      JsonNode config, ServingGraph serving) throws IOException {
+    ObjectNode o = Provenance.newOptions();
+    o.put("version", options.version());
+    o.put("batch", options.batch());
     if (spec.arch() instanceof dev.upcycle.model.LmConfig || spec.arch() instanceof dev.upcycle.model.T5Config) {
-      export.put("length", options.length());
+      o.put("length", options.length());
     }
     if (spec.arch() instanceof dev.upcycle.model.T5Config) {
-      export.put("target_length", options.targetLength());
+      o.put("target_length", options.targetLength());
     }
-    ObjectNode sigs = export.putObject("signatures");
+    o.put("parameters", serving.store.parameterCount());
+    if (config != null) {
+      o.set("config", config);
+    }
+    ObjectNode sigs = o.putObject("signatures");
     serving.signatures.forEach((k, s) -> {
       ObjectNode n = sigs.putObject(k);
       s.inputs().keySet().forEach(n.putArray("inputs")::add);
       s.outputs().keySet().forEach(n.putArray("outputs")::add);
     });
-    Path dir = Files.createDirectories(out.resolve("assets.extra"));
-    Folders.writeAtomically(dir.resolve(PROVENANCE_FILE), JSON.writeValueAsBytes(root));
+    Provenance record = Provenance.of(Provenance.Kind.EXPORT, Sources.of(CheckpointFormats.detected(reader)), o, spec,
+        Provenance.find(reader.source()).orElse(null));
+    Path dir = Files.createDirectories(out.resolve(Provenance.SAVED_MODEL_FILE).getParent());
+    record.withOutputsOf(out).writeTo(dir);
   }
 
   private static void publish(Path staging, Path out, Path versionDir) throws IOException {

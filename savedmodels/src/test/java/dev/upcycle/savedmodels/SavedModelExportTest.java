@@ -133,9 +133,13 @@ class SavedModelExportTest {
       try (Stream<Path> siblings = Files.list(base)) {
         assertEquals(List.of("1"), siblings.map(p -> p.getFileName().toString()).toList(), "no staging left");
       }
-      JsonNode prov = new ObjectMapper().readTree(dir.resolve("assets.extra/provenance.json").toFile());
-      assertEquals(BATCH, prov.get("export").get("batch").asInt());
-      assertEquals(64, prov.get("source").get("index_sha256").asText().length());
+      dev.upcycle.provenance.Provenance prov = dev.upcycle.provenance.Provenance.find(dir).orElseThrow();
+      assertEquals(dev.upcycle.provenance.Provenance.Kind.EXPORT, prov.kind());
+      assertEquals(BATCH, prov.options().get("batch").asInt());
+      assertEquals(64, prov.source().sha256().length());
+      assertEquals(MOE, prov.spec().orElseThrow(), "the SavedModel records the spec it was built from");
+      assertTrue(prov.outputs().stream().anyMatch(f -> f.path().equals("saved_model.pb") && f.bytes() > 0),
+          prov.outputs().toString());
 
       try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve");
           Result out = bundle.function("serving_default").call(Map.of("images", images));

@@ -17,6 +17,10 @@ import dev.upcycle.ckpt.names.NameMap;
 import dev.upcycle.ckpt.names.T5xNames;
 import dev.upcycle.ckpt.t5x.T5xCheckpointWriter;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
+import dev.upcycle.model.ModelSpec;
+import dev.upcycle.provenance.ArtifactSpec;
+import dev.upcycle.provenance.Provenance;
+import dev.upcycle.provenance.Sources;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -54,10 +58,8 @@ import java.util.stream.Stream;
  */
 public final class ConvertJob {
 
-  /** The TF Java version the project is built against (recorded in provenance). */
-  public static final String TENSORFLOW_JAVA_VERSION = "1.1.0";
   /** The provenance file written into the output folder. */
-  public static final String PROVENANCE_FILE = "provenance.json";
+  public static final String PROVENANCE_FILE = Provenance.FILE;
 
   private static final Pattern STAGING = Pattern.compile("\\.(.+)\\.convert-(\\d+)-[0-9a-f]+");
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -209,40 +211,63 @@ public final class ConvertJob {
   private static void writeProvenance(Path out, RenamingReader reader, UpcyclePlan plan, PlanReport report, long step)
       throws IOException {
     CheckpointFormats.Detected d = CheckpointFormats.detected(reader);
-    ObjectNode root = JSON.createObjectNode();
-    root.put("tool", "upcycle convert");
-    root.put("project_version", projectVersion());
-    root.put("tensorflow_java", TENSORFLOW_JAVA_VERSION);
-    root.put("created", Instant.now().toString());
-    ObjectNode src = root.putObject("source");
-    src.put("path", d.source().toAbsolutePath().toString());
-    src.put("format", d.format());
-    src.put("naming", d.naming());
-    src.put("digest_file", d.indexFile().getFileName().toString());
-    src.put("sha256", dev.upcycle.ckpt.Digests.sha256(d.indexFile()));
-    src.put("tensors_stored", d.stored());
-    src.put("tensors_dropped_by_name_map", d.dropped().size());
-    root.set("options", JSON.valueToTree(plan.options().asMap()));
-    ObjectNode p = root.putObject("plan");
+    Provenance.Source source = Sources.of(d);
+    ObjectNode options = Provenance.newOptions();
+    options.set("upcycle", JSON.valueToTree(plan.options().asMap()));
+    options.put("naming", d.naming());
+    options.put("tensors_stored", d.stored());
+    options.put("tensors_dropped_by_name_map", d.dropped().size());
+    ObjectNode p = options.putObject("plan");
     for (PlanReport.KindTotal k : report.kinds()) {
       ObjectNode n = p.putObject(k.kind().name().toLowerCase(java.util.Locale.ROOT));
       n.put("tensors", k.count());
       n.put("bytes_read", k.bytesRead());
       n.put("bytes_written", k.bytesWritten());
     }
-    ObjectNode o = root.putObject("output");
-    o.put("format", plan.options().outputFormat().name().toLowerCase(java.util.Locale.ROOT));
-    o.put("step", step);
-    o.put("tensors", report.targets());
-    o.put("bytes", report.bytesWritten());
-    Folders.writeAtomically(out.resolve(PROVENANCE_FILE), JSON.writeValueAsBytes(root));
+    options.put("step", step);
+    options.put("tensors_written", report.targets());
+    options.put("bytes_written", report.bytesWritten());
+    OutputSpec spec = outputSpec(reader, plan.options());
+    if (spec.spec().isEmpty()) {
+      options.put("model_spec_not_recorded", spec.reason());
+    }
+    Provenance.of(Provenance.Kind.CONVERT, source, options, spec.spec().orElse(null), spec.parent().orElse(null))
+        .withOutputsOf(out)
+        .writeTo(out);
   }
 
-  /** The project version from the jar manifest, else the build's version. */
-  static String projectVersion() {
-    String v = ConvertJob.class.getPackage().getImplementationVersion();
-    return v != null ? v : "0.1.0-SNAPSHOT";
+  /**
+   * The spec of the converted model and the source's provenance: the source's spec (its
+   * provenance, a training step's config.json, or its tensors — {@link ArtifactSpec}) made sparse
+   * with the options' experts and layouts. Empty, with the reason, when the source's spec is
+   * unknown (a ViT without provenance) or the output has no spec form (granularity > 1: experts
+   * narrower than the dense MLP).
+   */
+  public static OutputSpec outputSpec(RenamingReader reader, UpcycleOptions options) throws IOException {
+    Optional<Provenance> parent = Provenance.find(reader.source());
+    ArtifactSpec source = parent.flatMap(Provenance::spec).isPresent()
+        ? ArtifactSpec.of(reader.source())
+        : ArtifactSpec.fromTensors(reader.tensors(), parent);
+    if (source.spec().isEmpty()) {
+      return new OutputSpec(Optional.empty(), "the source's model spec is unknown: " + source.reason(), parent);
+    }
+    if (options.granularity() > 1) {
+      return new OutputSpec(Optional.empty(), "granularity " + options.granularity()
+          + " makes experts narrower than the dense MLP, which a model spec cannot describe", parent);
+    }
+    ModelSpec dense = source.spec().get();
+    return new OutputSpec(Optional.of(ArtifactSpec.upcycled(dense.arch(), options.numExperts(),
+        options.encoderLayout(), options.decoderLayout())), "", parent);
   }
+
+  /**
+   * The converted model's spec, or why there is none, and the source's own provenance record.
+   *
+   * @param spec the output's spec
+   * @param reason why {@code spec} is empty
+   * @param parent the source's provenance
+   */
+  public record OutputSpec(Optional<ModelSpec> spec, String reason, Optional<Provenance> parent) {}
 
   /** Removes {@code .<name>.convert-<pid>-*} folders beside {@code target} whose process has ended. */
   static int removeStaleStaging(Path target) throws IOException {

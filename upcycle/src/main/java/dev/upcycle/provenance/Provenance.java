@@ -163,6 +163,13 @@ public record Provenance(
     return new Provenance(formatVersion, kind, created, tool, source, options, model, files, parent);
   }
 
+  /** This record with {@code options.<key>} set to {@code value} (the options are copied). */
+  public Provenance withOption(String key, JsonNode value) {
+    ObjectNode o = options.isObject() ? ((ObjectNode) options).deepCopy() : newOptions();
+    o.set(key, value);
+    return new Provenance(formatVersion, kind, created, tool, source, o, model, outputs, parent);
+  }
+
   /** As indented JSON. */
   public byte[] toJson() {
     try {

@@ -118,12 +118,19 @@ class FixturesTest {
       assertTrue(out.stream().noneMatch(n -> n.startsWith("training/") || n.startsWith("losses_avg")), out.toString());
       assertEquals(1, moe.read("state/step").data().getLong(0));
     }
-    JsonNode prov = new ObjectMapper().readTree(to.resolve(ConvertJob.PROVENANCE_FILE).toFile());
-    assertEquals(dev.upcycle.ckpt.Digests.sha256(from.resolve("model.ckpt-1.index")), prov.get("source").get("sha256").asText());
-    assertEquals("1.1.0", prov.get("tensorflow_java").asText());
-    assertEquals(2, prov.get("options").get("num_experts").asInt());
+    dev.upcycle.provenance.Provenance record = dev.upcycle.provenance.Provenance.find(to).orElseThrow();
+    assertEquals(dev.upcycle.provenance.Provenance.Kind.CONVERT, record.kind());
+    assertEquals(dev.upcycle.ckpt.Digests.sha256(from.resolve("model.ckpt-1.index")), record.source().sha256());
+    assertEquals("model.ckpt-1.index", record.source().digestFile());
+    assertEquals(dev.upcycle.model.BuildInfo.TENSORFLOW_JAVA_VERSION, record.tool().tensorflowJava());
+    JsonNode prov = record.options();
+    assertEquals(2, prov.get("upcycle").get("num_experts").asInt());
     assertEquals(2, prov.get("plan").get("fresh_router").get("tensors").asInt());
     assertTrue(prov.get("plan").get("drop").get("tensors").asInt() > 100, "t2t Adam slots dropped by the map");
+    // a t2t transformer is not a T5 v1.1 / ViT / LM layout: no spec, and the record says why
+    assertTrue(record.model() == null, "no model spec for a t2t source");
+    assertTrue(prov.get("model_spec_not_recorded").asText().contains("unknown"), prov.toString());
+    assertTrue(record.outputs().stream().anyMatch(f -> f.path().equals("checkpoint")), record.outputs().toString());
     assertTrue(Files.isRegularFile(to.resolve("checkpoint")));
   }
 

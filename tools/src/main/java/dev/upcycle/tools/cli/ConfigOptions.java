@@ -1,11 +1,13 @@
 package dev.upcycle.tools.cli;
 
+import dev.upcycle.train.config.CheckpointConfig;
 import dev.upcycle.train.config.TrainConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /** The config flags shared by {@code train} and {@code eval}: a JSON file plus key=value overrides. */
@@ -18,14 +20,24 @@ final class ConfigOptions {
       description = "Override a config key, e.g. --set optimizer.name=adamw --set moe.num_experts=8 (repeatable).")
   List<String> overrides = List.of();
 
+  /** The config of a job that starts from no checkpoint: {@code --config} (or the defaults) and {@code --set}. */
   TrainConfig resolve(Map<String, String> extra) throws IOException {
-    return resolve(extra, null);
+    TrainConfig c = config == null ? TrainConfig.defaults() : TrainConfig.load(config);
+    Map<String, String> all = overrides(extra);
+    return all.isEmpty() ? c : c.withOverrides(all);
   }
 
-  /** As {@link #resolve(Map)}, but without {@code --config} the file {@code fallback} is used when it exists. */
-  TrainConfig resolve(Map<String, String> extra, Path fallback) throws IOException {
-    Path file = config != null ? config : fallback != null && java.nio.file.Files.isRegularFile(fallback) ? fallback : null;
-    TrainConfig c = file == null ? TrainConfig.defaults() : TrainConfig.load(file);
+  /**
+   * The config of a job that starts from {@code checkpoint}: its model from the checkpoint, the
+   * rest from {@code --config} (or, with {@code recordedRunConfig}, the run config recorded beside
+   * it) and {@code --set}; see {@link CheckpointConfig}.
+   */
+  TrainConfig resolveFor(Path checkpoint, Map<String, String> extra, boolean recordedRunConfig) throws IOException {
+    return CheckpointConfig.resolve(checkpoint, Optional.ofNullable(config), overrides(extra), recordedRunConfig)
+        .config();
+  }
+
+  private Map<String, String> overrides(Map<String, String> extra) {
     Map<String, String> all = new LinkedHashMap<>();
     for (String kv : overrides) {
       int eq = kv.indexOf('=');
@@ -35,6 +47,7 @@ final class ConfigOptions {
       all.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
     }
     all.putAll(extra);
-    return all.isEmpty() ? c : c.withOverrides(all);
+    return all;
   }
+
 }

@@ -3,7 +3,9 @@ package dev.upcycle.tools.cli;
 import dev.upcycle.ckpt.names.NameMap;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.graph.Initializer;
+import dev.upcycle.inspect.SpecFacts;
 import dev.upcycle.plan.ConvertJob;
+import dev.upcycle.provenance.Provenance;
 import dev.upcycle.plan.ConvertResult;
 import dev.upcycle.plan.PlanReport;
 import dev.upcycle.plan.ProgressListener;
@@ -105,6 +107,14 @@ public final class ConvertCommand implements Callable<Integer> {
     } else {
       out.printf(Locale.ROOT, "wrote %s: %d tensors, %.1f MB, step %d, in %.1f s%n", result.output(),
           result.tensorsWritten(), result.bytesWritten() / 1e6, result.step(), result.elapsed().toMillis() / 1e3);
+      Provenance record = Provenance.find(result.output()).orElseThrow();
+      if (record.spec().isPresent()) {
+        out.println("model spec recorded (train, eval and export need no model flags): "
+            + SpecFacts.describe(SpecFacts.of(record.spec().get())));
+      } else {
+        out.println("warning: no model spec recorded (" + record.options().path("model_spec_not_recorded").asText()
+            + "); train, eval and export will need the model as --config FILE or --set model.…");
+      }
     }
     return 0;
   }

@@ -36,7 +36,7 @@ public final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    TrainConfig config = configOptions.resolve(Map.of());
+    TrainConfig config = configOptions.resolveFor(checkpoint, Map.of(), true);
     try (BatchSource source = DataSources.open(config, data, false, false, 0)) {
       Evaluator.Evaluation e = EvalJob.run(config, checkpoint, source, batches);
       spec.commandLine().getOut().printf("eval %s: loss %.4f, cross-entropy %.4f, accuracy %.4f over %d %s%n",

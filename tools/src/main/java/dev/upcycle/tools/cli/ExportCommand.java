@@ -3,9 +3,7 @@ package dev.upcycle.tools.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.upcycle.savedmodels.ExportOptions;
 import dev.upcycle.savedmodels.SavedModelExporter;
-import dev.upcycle.train.ckpt.CheckpointManager;
 import dev.upcycle.train.config.TrainConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -27,7 +25,8 @@ public final class ExportCommand implements Callable<Integer> {
   @Mixin ConfigOptions configOptions = new ConfigOptions();
 
   @Option(names = "--checkpoint", required = true, paramLabel = "CKPT",
-      description = "Checkpoint folder or prefix (a training step folder brings its config.json, used unless --config).")
+      description = "Checkpoint folder or prefix; the model comes from its provenance (a training step folder also"
+          + " brings its run config: lengths, batch).")
   Path checkpoint;
 
   @Option(names = "--to", required = true, paramLabel = "BASE", description = "Model base folder TF Serving watches.")
@@ -56,9 +55,7 @@ public final class ExportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path folder = Files.isDirectory(checkpoint) ? checkpoint : checkpoint.toAbsolutePath().getParent();
-    Path stepConfig = folder.resolve(CheckpointManager.CONFIG_FILE);
-    TrainConfig config = configOptions.resolve(Map.of(), stepConfig);
+    TrainConfig config = configOptions.resolveFor(checkpoint, Map.of(), true);
     int len = length != null ? length : Math.max(2, config.batchShape().inputLength());
     int tlen = targetLength != null ? targetLength : Math.max(2, config.batchShape().targetLength());
     ExportOptions options = new ExportOptions(batch, len, tlen, version, overwrite, !noVerify);

@@ -1,5 +1,6 @@
 package dev.upcycle.tools.cli;
 
+import dev.upcycle.train.ckpt.CheckpointManager;
 import dev.upcycle.train.config.TrainConfig;
 import dev.upcycle.train.metrics.ProgressPrinter;
 import dev.upcycle.train.metrics.StepMetrics;
@@ -69,6 +70,13 @@ public final class TrainCommand implements Callable<Integer> {
       extra.put("xla", "false");
     }
     TrainConfig config = configOptions.resolve(extra);
+    // the model comes from the checkpoint the run starts from: its newest own one when resuming, else --init
+    Optional<Path> latest = resume ? new CheckpointManager(Path.of(config.outputDir()).resolve("checkpoints"),
+        config.keepCheckpoints()).latest() : Optional.empty();
+    Optional<Path> start = latest.isPresent() ? latest : Optional.ofNullable(init);
+    if (start.isPresent()) {
+      config = configOptions.resolveFor(start.get(), extra, false);
+    }
     try (BatchSource train = DataSources.open(config, data, synthetic, true, config.seed());
         BatchSource eval = evalData.isEmpty() ? null : DataSources.open(config, evalData, false, false, config.seed())) {
       TrainResult result;

@@ -5,8 +5,10 @@ import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.TensorInfo;
-import dev.upcycle.ckpt.tf.TfBundleReader;
+import dev.upcycle.ckpt.CheckpointFormats;
+import dev.upcycle.ckpt.RenamingReader;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
+import dev.upcycle.provenance.Provenance;
 import dev.upcycle.train.optim.StateStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -104,12 +106,15 @@ public final class CheckpointManager {
   }
 
   /**
-   * Writes every tensor of {@code state} plus {@code configJson} as checkpoint {@code step}, then
-   * deletes all but the newest {@code keep}. An existing folder for the same step is replaced.
+   * Writes every tensor of {@code state}, {@code configJson} and the run's provenance record (with
+   * {@code options.step} and the files written) as checkpoint {@code step}, then deletes all but
+   * the newest {@code keep}. An existing folder for the same step is replaced.
    *
    * @return the published folder
    */
-  public Path save(long step, StateTensors state, String configJson, WriteProgress progress) throws IOException {
+  public Path save(long step, StateTensors state, String configJson, Provenance run, WriteProgress progress)
+      throws IOException {
+    checkNotNull(run, "provenance");
     checkArgument(step >= 0, "step must be >= 0, got %s", step);
     Path target = dir.resolve(folderName(step));
     Path staging = dir.resolve(STAGING + folderName(step) + "-" + HexFormat.of().formatHex(
@@ -129,6 +134,8 @@ public final class CheckpointManager {
     Path tmpConfig = staging.resolve(CONFIG_FILE + ".tmp");
     Files.writeString(tmpConfig, configJson, StandardCharsets.UTF_8);
     Files.move(tmpConfig, staging.resolve(CONFIG_FILE), StandardCopyOption.ATOMIC_MOVE);
+    run.withOption("step", com.fasterxml.jackson.databind.node.LongNode.valueOf(step)).withOutputsOf(staging)
+        .writeTo(staging);
     if (Files.exists(target)) {
       deleteTree(target);
     }
@@ -141,19 +148,19 @@ public final class CheckpointManager {
   }
 
   /**
-   * Restores {@code state} from a checkpoint: a step folder, a folder with a {@code checkpoint}
-   * state file, or a bundle prefix. Every required tensor (model weight) must be present with the
+   * Restores {@code state} from a checkpoint in any format {@link CheckpointFormats#open} reads
+   * (a step folder, a {@code convert} output in TF-bundle or T5X form, a bundle prefix). Every required tensor (model weight) must be present with the
    * graph's shape; optional ones (slots, step) that are missing keep their fresh values; optimizer
    * state the run does not have is ignored; any other extra tensor is an error.
    */
   public static RestoreReport restore(Path checkpoint, StateTensors state) throws IOException {
     checkNotNull(checkpoint, "checkpoint");
-    Path prefix = TfBundleReader.resolvePrefix(checkpoint).orElseThrow(() -> new CheckpointFormatException(
-        checkpoint, null, "no TF tensor bundle (.index file or checkpoint state file) found"));
     List<String> restored = new ArrayList<>();
     List<String> fresh = new ArrayList<>();
     List<String> ignored = new ArrayList<>();
-    try (TfBundleReader reader = TfBundleReader.open(prefix)) {
+    Path prefix = checkpoint;
+    try (RenamingReader reader = CheckpointFormats.open(checkpoint, Optional.empty())) {
+      prefix = reader.source();
       Map<String, TensorInfo> stored = new HashMap<>();
       reader.tensors().forEach(t -> stored.put(t.name(), t));
       Map<String, TensorInfo> wanted = new HashMap<>();

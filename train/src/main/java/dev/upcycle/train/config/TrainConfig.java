@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Everything a training job needs, as JSON with snake_case keys over documented defaults
@@ -166,6 +167,33 @@ public record TrainConfig(
 
   private static ModelSpec spec(ModelSection model, MoeSection moe) {
     return SpecConfig.spec(model, moe);
+  }
+
+  /**
+   * A job's config in layers, each over the one before: {@code base} (the defaults, or the
+   * recorded config of the run a checkpoint came from), its model and MoE sections replaced by
+   * {@code spec} (the checkpoint's), then a user's config file, then {@code --set} overrides.
+   * Errors name the key, as {@link #fromJson} and {@link #withOverrides} do.
+   */
+  public static TrainConfig layered(TrainConfig base, SpecConfig spec, Optional<JsonNode> userFile,
+      Map<String, String> overrides) {
+    checkNotNull(base, "base");
+    checkNotNull(spec, "spec");
+    checkNotNull(userFile, "userFile");
+    checkNotNull(overrides, "overrides");
+    ObjectNode tree = JSON.valueToTree(base.withSpec(spec));
+    if (userFile.isPresent()) {
+      checkArgument(userFile.get().isObject(), "a train config must be a JSON object");
+      merge(tree, (ObjectNode) userFile.get());
+    }
+    for (Map.Entry<String, String> e : overrides.entrySet()) {
+      set(tree, e.getKey(), e.getValue());
+    }
+    try {
+      return fromTree(tree);
+    } catch (JsonProcessingException ex) {
+      throw new IllegalArgumentException("train config: " + ex.getOriginalMessage(), ex);
+    }
   }
 
   /** The model and MoE sections as one value (what provenance records). */

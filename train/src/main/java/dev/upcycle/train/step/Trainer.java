@@ -3,6 +3,10 @@ package dev.upcycle.train.step;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.upcycle.model.config.ConfigJson;
+import dev.upcycle.provenance.Provenance;
+import dev.upcycle.provenance.Sources;
 import dev.upcycle.train.ckpt.CheckpointManager;
 import dev.upcycle.train.ckpt.RestoreReport;
 import dev.upcycle.train.config.TrainConfig;
@@ -80,6 +84,7 @@ public final class Trainer {
       } else if (initCheckpoint.isPresent()) {
         CheckpointManager.restore(initCheckpoint.get(), state);
       }
+      Provenance run = runRecord(config, latest, initCheckpoint);
       long s = step.step();
       long start = s;
       checkArgument(s < config.trainSteps() || latest.isPresent(),
@@ -106,7 +111,7 @@ public final class Trainer {
           all.onStep(last);
           if (s % config.checkpointEvery() == 0 || s == config.trainSteps()) {
             long at = s;
-            Path folder = checkpoints.save(s, state, configJson, (st, done, total) ->
+            Path folder = checkpoints.save(s, state, configJson, run, (st, done, total) ->
                 all.onCheckpointProgress(at, done, total));
             lastSaved = s;
             all.onCheckpoint(s, folder);
@@ -117,13 +122,35 @@ public final class Trainer {
           }
         }
         if (lastSaved != s) {
-          Path folder = checkpoints.save(s, state, configJson, progress(all, s));
+          Path folder = checkpoints.save(s, state, configJson, run, progress(all, s));
           all.onCheckpoint(s, folder);
         }
         all.onFinish(s);
       }
       return new TrainResult(start, s, Optional.ofNullable(last), checkpoints.list(), runDir);
     }
+  }
+
+  /**
+   * The provenance every checkpoint of this run carries: the train config and the model spec; the
+   * source and parent are the init checkpoint's (when resuming, those the run's checkpoints already
+   * record, so the chain stays convert → train however often a run resumes).
+   */
+  static Provenance runRecord(TrainConfig config, Optional<Path> resumedFrom, Optional<Path> init) throws IOException {
+    Provenance.Source source = null;
+    Provenance parent = null;
+    if (resumedFrom.isPresent()) {
+      Optional<Provenance> own = Provenance.find(resumedFrom.get());
+      source = own.map(Provenance::source).orElse(null);
+      parent = own.map(Provenance::parent).orElse(null);
+    } else if (init.isPresent()) {
+      source = Sources.checkpoint(init.get());
+      parent = Provenance.find(init.get()).orElse(null);
+    }
+    ObjectNode options = Provenance.newOptions();
+    options.set("config", ConfigJson.MAPPER.readTree(config.toJson()));
+    options.put("run_dir", Path.of(config.outputDir()).toAbsolutePath().normalize().toString());
+    return Provenance.of(Provenance.Kind.TRAIN, source, options, config.modelSpec(), parent);
   }
 
   private static dev.upcycle.train.ckpt.WriteProgress progress(TrainListener l, long step) {
