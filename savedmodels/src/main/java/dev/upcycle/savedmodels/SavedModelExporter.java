@@ -101,7 +101,7 @@ public final class SavedModelExporter {
         + ")");
     try (ServingGraph serving = ServingGraph.build(spec, options.batch(), options.length(), options.targetLength());
         RenamingReader reader = CheckpointFormats.open(checkpoint, Optional.empty())) {
-      Path prefix = reader.source();
+      Path prefix = CheckpointFormats.detected(reader).indexFile(); // names the checkpoint in errors
       List<ModelVariable<org.tensorflow.types.TFloat32>> vars = serving.store.variables();
       checkWeights(prefix, reader, vars);
       SaverDef saver = VariableSaver.addTo(Ops.create(serving.graph), serving.store);

@@ -51,7 +51,8 @@ class ExportCliTest {
     Cli wrong = Cli.run("export", "--checkpoint", step.toString(), "--to", base.toString(), "--version", "6",
         "--set", "moe.num_experts=0");
     assertEquals(1, wrong.code(), wrong.err());
-    assertTrue(wrong.err().contains("does not match the serving model"), wrong.err());
+    assertTrue(wrong.err().contains("moe.num_experts: the checkpoint has 4")
+        && wrong.err().contains("--set moe.num_experts=0 asks for 0"), wrong.err());
     assertTrue(Files.notExists(base.resolve("6")));
 
     // predict: a TF Serving REST payload against the base folder (version 5 is served); the numbers are

@@ -46,6 +46,7 @@ public final class CheckpointFormats {
 
   private static final Pattern MESH_TF_NAME =
       Pattern.compile("(encoder|decoder)/block_\\d{3}/.*|shared/embedding(_slot_v.*)?");
+  private static final Pattern T5X_STEP = Pattern.compile("checkpoint_\\d+");
   private static final String TF2_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE";
   private static final NameMap IDENTITY = NameMap.of(NameMap.Rule.map("(.*)", "$1"));
 
@@ -110,9 +111,17 @@ public final class CheckpointFormats {
     }
   }
 
-  /** Opens {@code path} with the names as stored: T5X or TF bundle. */
+  /**
+   * Opens {@code path} with the names as stored: T5X or TF bundle. A folder holding T5X
+   * {@code checkpoint_<step>/} folders (a T5X model dir, or {@code convert --format t5x} output)
+   * opens its highest step.
+   */
   public static CheckpointReader openStored(Path path) throws IOException {
     checkNotNull(path, "path");
+    Optional<Path> step = latestT5xStep(path);
+    if (step.isPresent() && !isT5x(path) && !TfBundleReader.looksLike(path)) {
+      return T5xCheckpointReader.open(step.get());
+    }
     if (isT5x(path)) {
       return T5xCheckpointReader.open(path);
     }
@@ -138,6 +147,17 @@ public final class CheckpointFormats {
     return new Detected(inner.format(), reader.naming(), inner.source(), index, inner.tensors().size(),
         reader.tensors().size(), reader.dropped().stream().map(e -> e.stored().name()).toList(),
         reader.unmapped().stream().map(e -> e.stored().name()).toList(), placeholders);
+  }
+
+  /** The {@code checkpoint_<step>} T5X folder with the highest step directly inside {@code dir}, if any. */
+  public static Optional<Path> latestT5xStep(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return Optional.empty();
+    }
+    try (var list = Files.list(dir)) {
+      return list.filter(p -> T5X_STEP.matcher(p.getFileName().toString()).matches() && isT5x(p))
+          .max(java.util.Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(11))));
+    }
   }
 
   /** A folder (or file) holding a T5X msgpack {@code checkpoint} (not a TF text state file). */

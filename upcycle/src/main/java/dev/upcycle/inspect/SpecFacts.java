@@ -100,6 +100,12 @@ public final class SpecFacts {
 
   /** The keys present in both maps whose values differ, in key order. */
   public static List<Contradiction> compare(Map<String, String> checkpoint, Map<String, String> config) {
+    // a different architecture (t5 vs vit) is the one contradiction worth naming
+    String kindA = kind(checkpoint);
+    String kindB = kind(config);
+    if (kindA != null && kindB != null && !kindA.equals(kindB)) {
+      return List.of(new Contradiction("model", kindA, kindB));
+    }
     List<Contradiction> out = new ArrayList<>();
     new TreeMap<>(checkpoint).forEach((k, v) -> {
       String c = config.get(k);
@@ -107,12 +113,6 @@ public final class SpecFacts {
         out.add(new Contradiction(k, v, c));
       }
     });
-    // a different architecture (t5 vs vit) shows as keys of one side only
-    String kindA = kind(checkpoint);
-    String kindB = kind(config);
-    if (kindA != null && kindB != null && !kindA.equals(kindB)) {
-      out.add(0, new Contradiction("model", kindA, kindB));
-    }
     return out;
   }
 

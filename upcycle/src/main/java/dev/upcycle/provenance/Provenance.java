@@ -211,7 +211,8 @@ public record Provenance(
   /**
    * The provenance of an artifact: {@code provenance.json} in the folder (a checkpoint or data
    * folder), its {@code assets.extra/} (a SavedModel version folder), or beside a file given
-   * instead of a folder (a checkpoint prefix such as {@code .../model.ckpt-100}). Empty when there
+   * instead of a folder (a checkpoint prefix such as {@code .../model.ckpt-100}), or for a T5X
+   * {@code checkpoint_<step>} folder in the folder above it (where {@code convert} puts it). Empty when there
    * is none; a file that is there but cannot be read is an error naming it.
    */
   public static Optional<Provenance> find(Path artifact) throws IOException {
@@ -219,7 +220,12 @@ public record Provenance(
     if (dir == null) {
       return Optional.empty();
     }
-    for (Path candidate : List.of(dir.resolve(FILE), dir.resolve(SAVED_MODEL_FILE))) {
+    List<Path> candidates = new java.util.ArrayList<>(List.of(dir.resolve(FILE), dir.resolve(SAVED_MODEL_FILE)));
+    if (dir.getFileName() != null && dir.getFileName().toString().matches("checkpoint_\\d+")
+        && dir.getParent() != null) {
+      candidates.add(dir.getParent().resolve(FILE));
+    }
+    for (Path candidate : candidates) {
       try {
         return Optional.of(parse(Files.readAllBytes(candidate), candidate.toString()));
       } catch (NoSuchFileException e) {

@@ -12,6 +12,7 @@ import dev.upcycle.plan.ProgressListener;
 import dev.upcycle.plan.UpcycleOptions;
 import dev.upcycle.savedmodels.ExportOptions;
 import dev.upcycle.savedmodels.SavedModelExporter;
+import dev.upcycle.train.config.CheckpointConfig;
 import dev.upcycle.train.config.TrainConfig;
 import dev.upcycle.train.data.Compression;
 import dev.upcycle.train.data.IdxImages;
@@ -102,9 +103,10 @@ public final class PipelineDemo {
         converted.bytesWritten() / 1e6, converted.step(), moeInit);
 
     long total = s.denseSteps() + s.extraSteps();
-    TrainConfig moe = config(Map.of("output_dir", s.workDir().resolve("moe").toString(),
-        "train_steps", String.valueOf(total), "moe.num_experts", String.valueOf(s.experts()),
-        "moe.encoder_layout", "last_2", "moe.encoder_router.renormalize", "true"));
+    // the model comes from the converted checkpoint's provenance (E experts in the last 2 blocks, Expert
+    // Choice C = 2 with renormalised combine weights: the paper's vision recipe); only the job is set here
+    TrainConfig moe = CheckpointConfig.resolve(moeInit, Optional.empty(), settings(Map.of("output_dir",
+        s.workDir().resolve("moe").toString(), "train_steps", String.valueOf(total))), false).config();
     out.printf(Locale.ROOT, "%n3. MoE ViT for %d more steps (Expert Choice C = 2, renormalised)%n", s.extraSteps());
     TrainResult moeRun = train(moe, train, Optional.of(moeInit));
     TrainConfig cont = config(Map.of("output_dir", s.workDir().resolve("dense-continued").toString(),
@@ -134,9 +136,17 @@ public final class PipelineDemo {
     return new Outcome(denseEval, contEval, moeEval);
   }
 
+  /** The dense ViT's config: the preset plus the demo's settings. */
   private TrainConfig config(Map<String, String> overrides) {
     Map<String, String> all = new LinkedHashMap<>();
     all.put("model.preset", "vit-mnist");
+    all.putAll(settings(overrides));
+    return TrainConfig.defaults().withOverrides(all);
+  }
+
+  /** The demo's job settings (batch, optimizer, schedule, checkpoints, seed, XLA), then {@code overrides}. */
+  private Map<String, String> settings(Map<String, String> overrides) {
+    Map<String, String> all = new LinkedHashMap<>();
     all.put("batch_size", String.valueOf(s.batch()));
     all.put("optimizer.name", "adamw");
     all.put("optimizer.adamw.weight_decay", "0.0001");
@@ -148,7 +158,7 @@ public final class PipelineDemo {
     all.put("seed", String.valueOf(s.seed()));
     all.put("xla", String.valueOf(s.xla()));
     all.putAll(overrides);
-    return TrainConfig.defaults().withOverrides(all);
+    return all;
   }
 
   private TrainResult train(TrainConfig config, Path data, Optional<Path> init) throws IOException {

@@ -160,7 +160,7 @@ public final class CheckpointManager {
     List<String> ignored = new ArrayList<>();
     Path prefix = checkpoint;
     try (RenamingReader reader = CheckpointFormats.open(checkpoint, Optional.empty())) {
-      prefix = reader.source();
+      prefix = CheckpointFormats.detected(reader).indexFile(); // names the checkpoint in errors
       Map<String, TensorInfo> stored = new HashMap<>();
       reader.tensors().forEach(t -> stored.put(t.name(), t));
       Map<String, TensorInfo> wanted = new HashMap<>();

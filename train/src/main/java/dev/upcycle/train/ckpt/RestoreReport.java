@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * What a restore did.
  *
- * @param source the bundle prefix read
+ * @param source the file that identifies the checkpoint read (bundle {@code .index}, T5X msgpack)
  * @param restored names assigned from the checkpoint
  * @param fresh optional names the checkpoint lacked (optimizer slots, step): they keep their fresh
  *     (zero) values
