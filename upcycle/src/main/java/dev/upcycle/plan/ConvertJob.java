@@ -127,48 +127,16 @@ public final class ConvertJob {
           "." + target.getFileName() + ".convert-" + ProcessHandle.current().pid() + "-" + Folders.randomSuffix()));
       try {
         Path out = staging.resolve("out");
-        int written = 0;
-        long bytesWritten = 0;
-        long bytesRead = 0;
-        int total = plan.targets().size();
-        java.util.List<Rule> active = plan.rules().stream().filter(r -> r.kind() != Rule.Kind.DROP).toList();
-        try (CheckpointWriter writer = writers.open(out, step, options.outputFormat());
-            ReadAhead sources = new ReadAhead(reader,
-                active.stream().map(r -> r.source() == null ? null : r.source().name()).toList())) {
-          for (Rule rule : active) {
-            RawTensor source = sources.next();
-            if (source != null) {
-              bytesRead += source.info().byteSize();
-              if (!source.info().equals(rule.source())) {
-                throw new IOException(from + ": tensor '" + rule.source().name() + "' reads as " + source.info()
-                    + " but was listed as " + rule.source());
-              }
-            }
-            boolean plainTile = rule.kind() == Rule.Kind.TILE_SLOT
-                || rule.kind() == Rule.Kind.TILE && !options.altersExperts();
-            if (plainTile) {
-              // E exact copies: streamed, so memory stays one dense tensor whatever E is
-              writer.writeRepeated(rule.target(), source, options.numExperts());
-            } else {
-              RawTensor result = switch (rule.kind()) {
-                case COPY -> source.withName(rule.target().name());
-                case TILE, GRANULAR, TILE_SLOT -> ExpertTensors.expand(rule, source, options);
-                case FRESH_ROUTER, FRESH_SLOT -> ExpertTensors.fresh(rule, options);
-                case DROP -> throw new AssertionError();
-              };
-              writer.write(result);
-            }
-            written++;
-            bytesWritten += rule.target().byteSize();
-            progress.tensorWritten(written, total, rule.target().name(), rule.target().byteSize());
-          }
+        PlanExecutor.Result done;
+        try (CheckpointWriter writer = writers.open(out, step, options.outputFormat())) {
+          done = PlanExecutor.run(plan, reader, writer, progress);
           writer.commit();
         }
         writeProvenance(out, reader, plan, report, step);
         publish(staging, out, target, overwrite);
         progress.committed(target);
-        return new ConvertResult(plan, report, true, target, step, written, bytesWritten, bytesRead,
-            Duration.between(start, Instant.now()));
+        return new ConvertResult(plan, report, true, target, step, done.tensorsWritten(), done.bytesWritten(),
+            done.bytesRead(), Duration.between(start, Instant.now()));
       } finally {
         Folders.deleteTree(staging);
       }

@@ -3,8 +3,11 @@
  * {@link dev.upcycle.plan.PlanBuilder} turns a dense checkpoint's canonical names and shapes into an
  * {@link dev.upcycle.plan.UpcyclePlan} of {@link dev.upcycle.plan.Rule}s (copy, tile to experts,
  * split into finer experts, fresh router, optimizer slots, drop), {@link dev.upcycle.plan.PlanCheck}
- * verifies it before a byte is written, and {@link dev.upcycle.plan.ConvertJob} streams it one
- * tensor at a time into an atomically published TF bundle or T5X checkpoint with a provenance JSON.
+ * verifies it before a byte is written, {@link dev.upcycle.plan.PlanExecutor} carries it out one
+ * tensor at a time from a reader into a writer, and {@link dev.upcycle.plan.ConvertJob} runs that
+ * into an atomically published TF bundle or T5X checkpoint with a provenance JSON, while
+ * {@link dev.upcycle.plan.SessionUpcycle} runs it between the variables of two models held in TF
+ * sessions (in memory).
  *
  * <p><b>Granularity G (LLaMA-MoE style split).</b> Each dense MLP's d_ff units are cut into G
  * contiguous chunks of width w = d_ff / G; expert e (of E, E a multiple of G) takes chunk

@@ -9,8 +9,10 @@ import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
 import dev.upcycle.model.arch.SyntheticBatch;
-import dev.upcycle.model.graph.InMemoryUpcycle;
 import dev.upcycle.model.moe.MoeLayerStats;
+import dev.upcycle.plan.Rule;
+import dev.upcycle.plan.SessionUpcycle;
+import dev.upcycle.plan.UpcycleOptions;
 import java.io.PrintWriter;
 import java.util.Locale;
 import org.tensorflow.Result;
@@ -19,11 +21,15 @@ import org.tensorflow.types.TFloat32;
 
 /**
  * Upcycles small random dense models in memory and shows what happens: a dense T5 and a dense ViT
- * are built with random weights, turned into MoE models (experts = copies of the dense MLP, fresh
- * routers, the paper's routers), and both run a forward + backward pass. It prints losses,
+ * are built with random weights, turned into MoE models by the plan {@code convert} runs
+ * ({@link SessionUpcycle}: experts = copies of the dense MLP, fresh routers; the paper's routers),
+ * and both run a forward + backward pass. It prints losses,
  * gradient norms, the share of tokens each expert took and the function-preservation check.
  */
 public final class InMemoryDemo {
+
+  /** The seed of the upcycle (fresh routers). */
+  static final long UPCYCLE_SEED = 0;
 
   private final PrintWriter out;
   private final boolean xla;
@@ -51,8 +57,10 @@ public final class InMemoryDemo {
       BatchShape shape) {
     out.printf("== %s, E = %d, every other layer sparse%n", title, paper.numExperts());
     ModelSpec dense = ModelSpec.dense(arch);
-    ModelSpec moe = ModelSpec.sparse(arch, paper, SparseLayout.EVERY_OTHER, SparseLayout.EVERY_OTHER);
-    ModelSpec preserving = ModelSpec.sparse(arch, fullCapacity, SparseLayout.EVERY_OTHER, SparseLayout.EVERY_OTHER);
+    UpcycleOptions options = UpcycleOptions.defaults(paper.numExperts())
+        .withLayouts(SparseLayout.EVERY_OTHER, SparseLayout.EVERY_OTHER).withSeed(UPCYCLE_SEED);
+    ModelSpec moe = ModelSpec.sparse(arch, paper, options.encoderLayout(), options.decoderLayout());
+    ModelSpec preserving = ModelSpec.sparse(arch, fullCapacity, options.encoderLayout(), options.decoderLayout());
     try (ModelGraph<TFloat32> d = ModelGraph.build(dense, shape, TFloat32.class, true, 1, true, xla).initialize();
         ModelGraph<TFloat32> m = ModelGraph.build(moe, shape, TFloat32.class, true, 2, true, xla).initialize();
         ModelGraph<TFloat32> p = ModelGraph.build(preserving, shape, TFloat32.class, false, 3, false, xla)
@@ -60,10 +68,11 @@ public final class InMemoryDemo {
         SyntheticBatch denseBatch = new SyntheticBatch(dense, d.inputs, shape, 7);
         SyntheticBatch moeBatch = new SyntheticBatch(moe, m.inputs, shape, 7);
         SyntheticBatch checkBatch = new SyntheticBatch(preserving, p.inputs, shape, 7)) {
-      int copied = InMemoryUpcycle.apply(d.session, d.store, m.session, m.store);
-      InMemoryUpcycle.apply(d.session, d.store, p.session, p.store);
-      out.printf(Locale.ROOT, "dense: %,d parameters; MoE: %,d parameters (%d variables copied or tiled, %d routers fresh)%n",
-          d.store.parameterCount(), m.store.parameterCount(), copied, m.outputs.moeLayers().size());
+      SessionUpcycle.Result upcycled = SessionUpcycle.apply(d.session, d.store, m.session, m.store, options);
+      SessionUpcycle.apply(d.session, d.store, p.session, p.store, options);
+      out.printf(Locale.ROOT, "dense: %,d parameters; MoE: %,d parameters (%d variables copied, %d tiled to experts, "
+          + "%d routers fresh)%n", d.store.parameterCount(), m.store.parameterCount(),
+          upcycled.count(Rule.Kind.COPY), upcycled.count(Rule.Kind.TILE), upcycled.count(Rule.Kind.FRESH_ROUTER));
       double[] denseLogits;
       try (Result r = forwardBackward(d, denseBatch, "dense")) {
         denseLogits = floats(r.get(1));

@@ -1,4 +1,4 @@
-package dev.upcycle.model.arch;
+package dev.upcycle.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,7 +9,9 @@ import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.Presets;
 import dev.upcycle.model.RouterConfig;
 import dev.upcycle.model.SparseLayout;
-import dev.upcycle.model.graph.InMemoryUpcycle;
+import dev.upcycle.model.arch.BatchShape;
+import dev.upcycle.model.arch.ModelGraph;
+import dev.upcycle.model.arch.SyntheticBatch;
 import dev.upcycle.model.moe.Fetch;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,11 +20,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.tensorflow.types.TFloat32;
 
 /**
- * DESIGN.md §5: a model upcycled in memory (experts = copies of the dense MLP, renormalised
- * combine weights, capacity large enough that every token is routed) computes the dense model's
- * logits. Tolerance: max |moe − dense| ≤ 1e-5 × max |dense| (float32).
+ * DESIGN.md §5: a model upcycled in memory by the real plan ({@link SessionUpcycle}: the plan
+ * builder and tensor rules of {@code convert}; experts = copies of the dense MLP, fresh routers,
+ * renormalised combine weights, capacity large enough that every token is routed) computes the
+ * dense model's logits. Tolerance: max |moe − dense| ≤ 1e-5 × max |dense| (float32).
  */
-class FunctionPreservationTest {
+class SessionFunctionPreservationTest {
 
   static Stream<Arguments> models() {
     MoeConfig full = MoeConfig.paperT5(4)
@@ -53,10 +56,17 @@ class FunctionPreservationTest {
             .initialize();
         ModelGraph<TFloat32> sparse = ModelGraph.build(moeSpec, shape, TFloat32.class, false, 8, false, false)
             .initialize()) {
-      int copied = InMemoryUpcycle.apply(dense.session, dense.store, sparse.session, sparse.store);
+      UpcycleOptions options = UpcycleOptions.defaults(moe.numExperts()).withLayouts(enc, dec).withSeed(3);
+      SessionUpcycle.Result result = SessionUpcycle.apply(dense.session, dense.store, sparse.session, sparse.store,
+          options);
       int routers = sparse.outputs.moeLayers().size();
       assertTrue(routers > 0, "the MoE model has MoE layers");
+      assertEquals(routers, result.count(Rule.Kind.FRESH_ROUTER), "one fresh router per MoE layer");
+      int copied = result.executed().tensorsWritten() - result.count(Rule.Kind.FRESH_ROUTER);
       assertEquals(sparse.store.variables().size() - routers, copied, "every non-router variable was copied");
+      assertEquals(dense.store.variables().size(), result.count(Rule.Kind.COPY) + result.count(Rule.Kind.TILE),
+          "every dense variable was copied or tiled");
+      assertTrue(result.count(Rule.Kind.TILE) > 0, "some MLPs became experts");
       double[] a = logits(dense, shape);
       double[] b = logits(sparse, shape);
       assertEquals(a.length, b.length);
