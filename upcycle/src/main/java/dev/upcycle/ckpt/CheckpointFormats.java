@@ -159,7 +159,8 @@ public final class CheckpointFormats {
           "is an Orbax placeholder ('" + first.getValue() + "'): this is an Orbax checkpoint whose values this"
           + " T5X reader cannot read (" + t5x.placeholders().size() + " of its leaves are "
           + T5xCheckpointReader.PLACEHOLDER_PREFIX + " references into Orbax's own store); 'upcycle inspect'"
-          + " lists them. Restore it in T5X/Orbax and save it as a msgpack + tensorstore checkpoint first");
+          + " lists them. This reader reads T5X msgpack checkpoints whose leaves are inline arrays or tensorstore"
+          + " specs");
     }
     if (inner instanceof TfBundleReader tf && !tf.missingShards().isEmpty()) {
       List<TfBundleReader.MissingShard> missing = tf.missingShards();
