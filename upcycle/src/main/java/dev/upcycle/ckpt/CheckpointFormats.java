@@ -12,9 +12,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
@@ -67,7 +69,7 @@ public final class CheckpointFormats {
     public Detected {
       dropped = List.copyOf(dropped);
       unmapped = List.copyOf(unmapped);
-      placeholders = Map.copyOf(placeholders);
+      placeholders = Collections.unmodifiableMap(new TreeMap<>(placeholders)); // sorted by name
       unusedSlots = List.copyOf(unusedSlots);
       missingShards = List.copyOf(missingShards);
     }
