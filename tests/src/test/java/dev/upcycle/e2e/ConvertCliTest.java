@@ -62,4 +62,50 @@ class ConvertCliTest {
     Cli usage = Cli.run("convert", "--from", "x", "--to", out.toString());
     assertEquals(2, usage.code(), "missing --experts is a usage error");
   }
+
+  @Test
+  void inspectListsABundleWhoseDataShardIsMissingAndExitsOne(@TempDir Path tmp) throws Exception {
+    Path broken = Fixtures.copyTo("t2t_transformer_test_ckpt", tmp);
+    Path shard = broken.resolve("model.ckpt-1.data-00001-of-00002");
+    Files.delete(shard);
+    Cli complete = Cli.run("inspect", Fixtures.fixture("t2t_transformer_test_ckpt").toString());
+    Cli r = Cli.run("inspect", broken.toString());
+    assertEquals(1, r.code(), r.err());
+    String listing = complete.out().lines().filter(l -> l.startsWith("  ") || l.startsWith("total:")).toList()
+        .toString();
+    assertEquals(listing, r.out().lines().filter(l -> (l.startsWith("  ") || l.startsWith("total:"))
+        && !l.startsWith("  missing data shard:")).toList().toString(), "the same listing, from the index alone");
+    assertTrue(r.out().contains("  missing data shard: " + shard), r.out());
+    assertTrue(r.err().lines().anyMatch(l -> l.startsWith("error: ") && l.contains(shard.toString())), r.err());
+
+    Cli json = Cli.run("inspect", "--json", broken.toString());
+    assertEquals(1, json.code());
+    var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
+    assertEquals(shard.toString(), tree.get("missing_shards").get(0).asText());
+    assertFalse(tree.get("readable").asBoolean());
+    assertTrue(tree.get("tensors").size() > 10, json.out());
+  }
+
+  @Test
+  void anOrbaxSourceIsRefusedBeforeAnyWriteAndInspectNamesItsPlaceholders(@TempDir Path tmp) {
+    Path orbax = Fixtures.fixture("t5x_tiny_orbax/1");
+    Path out = tmp.resolve("moe");
+    Cli r = Cli.run("convert", "--from", orbax.toString(), "--to", out.toString(), "--experts", "4");
+    assertEquals(1, r.code(), r.out());
+    assertTrue(r.err().contains(orbax.resolve("checkpoint").toString()) && r.err().contains("PLACEHOLDER://")
+        && r.err().contains("Orbax checkpoint"), r.err());
+    assertFalse(r.out().contains("0 tensors"), r.out());
+    assertFalse(Files.exists(out), "nothing at --to");
+    try (var siblings = Files.list(tmp)) {
+      assertEquals(0, siblings.count(), "no staging folder left beside --to");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+
+    Cli inspect = Cli.run("inspect", orbax.toString());
+    assertEquals(0, inspect.code(), inspect.err());
+    assertTrue(inspect.out().contains("4 Orbax placeholders"), inspect.out());
+    assertTrue(inspect.out().contains("Orbax placeholder (values not readable): state/step = PLACEHOLDER://"),
+        inspect.out());
+  }
 }

@@ -12,9 +12,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
@@ -33,6 +35,9 @@ import java.util.regex.Pattern;
  * A user map replaces the built-in naming and applies to the names as the format stores them
  * (for T5X: with {@code target/}). Names it does not match are kept out of the reader's listing and
  * reported by {@link RenamingReader#unmapped()} (a plan check then refuses to convert).
+ *
+ * <p>{@link #open} is for reading values and refuses a source some of whose values cannot be read
+ * (Orbax placeholders, missing data shards); {@link #list} reads only the index, for listing.
  */
 public final class CheckpointFormats {
 
@@ -55,32 +60,65 @@ public final class CheckpointFormats {
    * (bundle {@code .index} or T5X msgpack), counts, and the names kept out.
    *
    * @param placeholders Orbax placeholders of a T5X source (name → reference), not readable
+   * @param unusedSlots unused Adafactor slots of a T5X-layout source ([1] zeros), not listed
+   * @param missingShards data shard files of a TF bundle that are not on disk, not readable
    */
   public record Detected(String format, String naming, Path source, Path indexFile, int stored, int mapped,
-      List<String> dropped, List<String> unmapped, Map<String, String> placeholders) {
+      List<String> dropped, List<String> unmapped, Map<String, String> placeholders, List<String> unusedSlots,
+      List<Path> missingShards) {
 
     public Detected {
       dropped = List.copyOf(dropped);
       unmapped = List.copyOf(unmapped);
-      placeholders = Map.copyOf(placeholders);
+      placeholders = Collections.unmodifiableMap(new TreeMap<>(placeholders)); // sorted by name
+      unusedSlots = List.copyOf(unusedSlots);
+      missingShards = List.copyOf(missingShards);
     }
 
     /** One line: {@code tf-bundle, naming mesh-tf-t5: 120 stored, 118 mapped, 2 dropped, 0 unmapped}. */
     public String describe() {
       return format + ", naming " + naming + ": " + stored + " stored, " + mapped + " mapped, " + dropped.size()
-          + " dropped, " + unmapped.size() + " unmapped" + (placeholders.isEmpty() ? ""
-              : ", " + placeholders.size() + " Orbax placeholders (not readable)");
+          + " dropped, " + unmapped.size() + " unmapped"
+          + (unusedSlots.isEmpty() ? "" : ", " + unusedSlots.size() + " unused Adafactor slots ([1] zeros) not listed")
+          + (placeholders.isEmpty() ? "" : ", " + placeholders.size() + " Orbax placeholders (not readable)")
+          + (missingShards.isEmpty() ? "" : ", " + missingShards.size() + " data shard(s) missing (not readable)");
+    }
+
+    /** True when every listed tensor's values can be read: no Orbax placeholder, no missing data shard. */
+    public boolean readable() {
+      return placeholders.isEmpty() && missingShards.isEmpty();
     }
   }
 
   private CheckpointFormats() {}
 
   /**
-   * Opens {@code path} with canonical names.
+   * Opens {@code path} with canonical names, to read tensor values: a source with leaves that
+   * cannot be read is refused here, before anything is read or written.
+   *
+   * @throws CheckpointFormatException when the path holds no supported checkpoint, when it is an
+   *     Orbax checkpoint (its leaves are {@code PLACEHOLDER://} references this reader cannot read),
+   *     or when data shards of a TF bundle are missing; the message names the file and a leaf or shard
+   */
+  public static RenamingReader open(Path path, Optional<NameMap> userMap) throws IOException {
+    RenamingReader reader = list(path, userMap);
+    try {
+      requireReadable(reader);
+      return reader;
+    } catch (IOException | RuntimeException e) {
+      reader.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Opens {@code path} with canonical names to list its tensors (what {@code inspect} shows): reads
+   * only the index, so an Orbax checkpoint or a bundle whose data shards are missing is listed too;
+   * {@link #detected} says what cannot be read, and reading such a tensor fails naming the file.
    *
    * @throws CheckpointFormatException when the path holds no supported checkpoint
    */
-  public static RenamingReader open(Path path, Optional<NameMap> userMap) throws IOException {
+  public static RenamingReader list(Path path, Optional<NameMap> userMap) throws IOException {
     checkNotNull(path, "path");
     checkNotNull(userMap, "userMap");
     if (!Files.exists(path) && !Files.exists(path.resolveSibling(path.getFileName() + ".index"))) {
@@ -88,26 +126,52 @@ public final class CheckpointFormats {
     }
     CheckpointReader inner = openStored(path);
     try {
-      if (userMap.isPresent()) {
-        return new RenamingReader(inner, userMap.get(), USER_MAP);
-      }
-      if (inner instanceof T5xCheckpointReader) {
-        return new RenamingReader(inner, T5xNames.fromT5x(), T5X);
-      }
-      List<String> names = inner.tensors().stream().map(TensorInfo::name).toList();
-      if (names.stream().anyMatch(n -> n.endsWith(TF2_SUFFIX))) {
-        return new RenamingReader(inner, Tf2ObjectGraphNames.nameMap(), TF2_OBJECT_GRAPH);
-      }
-      if (names.stream().anyMatch(n -> MESH_TF_NAME.matcher(n).matches())) {
-        return new RenamingReader(inner, MeshTfNames.nameMap(), MESH_TF);
-      }
-      if (names.stream().anyMatch(n -> n.startsWith("transformer/body/"))) {
-        return new RenamingReader(inner, NameMap.resource("t2t-transformer.map"), T2T);
-      }
-      return new RenamingReader(inner, IDENTITY, CANONICAL);
+      return rename(inner, userMap);
     } catch (IOException | RuntimeException e) {
       inner.close();
       throw e;
+    }
+  }
+
+  private static RenamingReader rename(CheckpointReader inner, Optional<NameMap> userMap) throws IOException {
+    if (userMap.isPresent()) {
+      return new RenamingReader(inner, userMap.get(), USER_MAP);
+    }
+    if (inner instanceof T5xCheckpointReader) {
+      return new RenamingReader(inner, T5xNames.fromT5x(), T5X);
+    }
+    List<String> names = inner.tensors().stream().map(TensorInfo::name).toList();
+    if (names.stream().anyMatch(n -> n.endsWith(TF2_SUFFIX))) {
+      return new RenamingReader(inner, Tf2ObjectGraphNames.nameMap(), TF2_OBJECT_GRAPH);
+    }
+    if (names.stream().anyMatch(n -> MESH_TF_NAME.matcher(n).matches())) {
+      return new RenamingReader(inner, MeshTfNames.nameMap(), MESH_TF);
+    }
+    if (names.stream().anyMatch(n -> n.startsWith("transformer/body/"))) {
+      return new RenamingReader(inner, NameMap.resource("t2t-transformer.map"), T2T);
+    }
+    return new RenamingReader(inner, IDENTITY, CANONICAL);
+  }
+
+  /** Refuses a reader {@link #list} opened whose values cannot all be read (see {@link #open}). */
+  private static void requireReadable(RenamingReader reader) throws CheckpointFormatException {
+    CheckpointReader inner = reader.inner();
+    if (inner instanceof T5xCheckpointReader t5x && !t5x.placeholders().isEmpty()) {
+      Map.Entry<String, String> first = t5x.placeholders().entrySet().iterator().next();
+      throw new CheckpointFormatException(t5x.source().resolve(T5xCheckpointReader.MSGPACK_FILE), first.getKey(),
+          "is an Orbax placeholder ('" + first.getValue() + "'): this is an Orbax checkpoint whose values this"
+          + " T5X reader cannot read (" + t5x.placeholders().size() + " of its leaves are "
+          + T5xCheckpointReader.PLACEHOLDER_PREFIX + " references into Orbax's own store); 'upcycle inspect'"
+          + " lists them. This reader reads T5X msgpack checkpoints whose leaves are inline arrays or tensorstore"
+          + " specs");
+    }
+    if (inner instanceof TfBundleReader tf && !tf.missingShards().isEmpty()) {
+      List<TfBundleReader.MissingShard> missing = tf.missingShards();
+      TfBundleReader.MissingShard first = missing.get(0);
+      throw new CheckpointFormatException(first.file(), null, "data shard " + first.shard() + " of " + tf.numShards()
+          + " is missing (the index " + tf.prefix().getFileName() + ".index refers to it; it holds " + first.tensors()
+          + " tensor(s))" + (missing.size() > 1 ? "; " + (missing.size() - 1) + " more shard(s) missing: "
+          + missing.subList(1, missing.size()).stream().map(m -> m.file().getFileName().toString()).toList() : ""));
     }
   }
 
@@ -138,15 +202,19 @@ public final class CheckpointFormats {
     CheckpointReader inner = reader.inner();
     Path index = inner.source();
     Map<String, String> placeholders = Map.of();
+    List<String> unusedSlots = List.of();
+    List<Path> missingShards = List.of();
     if (inner instanceof TfBundleReader tf) {
       index = tf.prefix().resolveSibling(tf.prefix().getFileName() + ".index");
+      missingShards = tf.missingShards().stream().map(TfBundleReader.MissingShard::file).toList();
     } else if (inner instanceof T5xCheckpointReader t5x) {
       index = t5x.source().resolve(T5xCheckpointReader.MSGPACK_FILE);
       placeholders = t5x.placeholders();
+      unusedSlots = List.copyOf(t5x.unusedAdafactorSlots());
     }
     return new Detected(inner.format(), reader.naming(), inner.source(), index, inner.tensors().size(),
         reader.tensors().size(), reader.dropped().stream().map(e -> e.stored().name()).toList(),
-        reader.unmapped().stream().map(e -> e.stored().name()).toList(), placeholders);
+        reader.unmapped().stream().map(e -> e.stored().name()).toList(), placeholders, unusedSlots, missingShards);
   }
 
   /** The {@code checkpoint_<step>} T5X folder with the highest step directly inside {@code dir}, if any. */

@@ -21,8 +21,9 @@ import java.util.Optional;
 /**
  * What {@code upcycle inspect} shows about a checkpoint: format and naming, the architecture, and
  * every tensor under its canonical name with dtype, shape and bytes, plus totals; names the naming
- * dropped or could not map and Orbax placeholders are listed too. {@link #format()} gives text,
- * {@link #toJson()} JSON.
+ * dropped or could not map, Orbax placeholders and missing data shards are listed too. It needs
+ * only the index: a TF bundle whose data shards are missing is listed, and {@link #readable()}
+ * is false. {@link #format()} gives text, {@link #toJson()} JSON.
  */
 public record InspectReport(CheckpointFormats.Detected detected, Architecture architecture, List<Entry> tensors,
     long totalElements, long totalBytes) {
@@ -42,9 +43,9 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
     tensors = List.copyOf(tensors);
   }
 
-  /** Opens {@code path} (see {@link CheckpointFormats#open}) and describes it; reads no tensor data. */
+  /** Opens {@code path} (see {@link CheckpointFormats#list}) and describes it; reads no tensor data. */
   public static InspectReport of(Path path, Optional<NameMap> userMap) throws IOException {
-    try (RenamingReader reader = CheckpointFormats.open(path, userMap)) {
+    try (RenamingReader reader = CheckpointFormats.list(path, userMap)) {
       List<TensorInfo> infos = reader.tensors();
       List<Entry> entries = infos.stream().map(t -> new Entry(t.name(), t.dtype().numpyName(), t.shape(),
           t.numElements(), t.byteSize())).toList();
@@ -53,6 +54,11 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
       return new InspectReport(CheckpointFormats.detected(reader), ArchitectureDetector.detect(infos), entries,
           elements, bytes);
     }
+  }
+
+  /** True when every listed tensor's values can be read (see {@link CheckpointFormats.Detected#readable()}). */
+  public boolean readable() {
+    return detected.readable();
   }
 
   /** Human-readable text: header, architecture, one line per tensor, totals, excluded names. */
@@ -70,8 +76,14 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
         totalElements, totalBytes, totalBytes / 1048576.0));
     detected.dropped().forEach(n -> sb.append("  dropped by naming: ").append(n).append('\n'));
     detected.unmapped().forEach(n -> sb.append("  unmapped: ").append(n).append('\n'));
-    detected.placeholders().forEach((n, ref) -> sb.append("  placeholder: ").append(n).append(" = ").append(ref)
-        .append('\n'));
+    detected.placeholders().forEach((n, ref) -> sb.append("  Orbax placeholder (values not readable): ").append(n)
+        .append(" = ").append(ref).append('\n'));
+    if (!detected.unusedSlots().isEmpty()) {
+      sb.append("  not listed: ").append(detected.unusedSlots().size())
+          .append(" unused Adafactor slots of T5X's layout ([1] zeros), e.g. ").append(detected.unusedSlots().get(0))
+          .append('\n');
+    }
+    detected.missingShards().forEach(f -> sb.append("  missing data shard: ").append(f).append('\n'));
     return sb.toString();
   }
 
@@ -113,6 +125,10 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
     root.set("dropped", JSON.valueToTree(detected.dropped()));
     root.set("unmapped", JSON.valueToTree(detected.unmapped()));
     root.set("placeholders", JSON.valueToTree(detected.placeholders()));
+    root.set("unused_adafactor_slots", JSON.valueToTree(detected.unusedSlots()));
+    ArrayNode missing = root.putArray("missing_shards");
+    detected.missingShards().forEach(f -> missing.add(f.toString()));
+    root.put("readable", readable());
     return root;
   }
 

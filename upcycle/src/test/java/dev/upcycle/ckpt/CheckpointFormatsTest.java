@@ -2,11 +2,13 @@ package dev.upcycle.ckpt;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.upcycle.ckpt.tf.TfBundleReader;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
+import dev.upcycle.model.testing.Fixtures;
 import dev.upcycle.plan.ConvertJob;
 import dev.upcycle.plan.ProgressListener;
 import dev.upcycle.plan.SyntheticCheckpoint;
@@ -102,5 +104,39 @@ class CheckpointFormatsTest {
         () -> CheckpointFormats.open(empty, Optional.empty()));
     assertTrue(e.getMessage().contains(empty.toString()) && e.getMessage().contains("no supported checkpoint"),
         e.getMessage());
+  }
+
+  @Test
+  void orbaxPlaceholdersAreRefusedForReadingButListed() throws Exception {
+    Path orbax = Fixtures.fixture("t5x_tiny_orbax/1");
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        () -> CheckpointFormats.open(orbax, Optional.empty()));
+    assertTrue(e.getMessage().contains(orbax.resolve("checkpoint").toString()), e.getMessage());
+    assertTrue(e.getMessage().contains("tensor 'state/param_states/bias'")
+        && e.getMessage().contains("PLACEHOLDER://_optimizer.state.param_states.bias"), e.getMessage());
+    assertTrue(e.getMessage().contains("Orbax checkpoint") && e.getMessage().contains("cannot read"), e.getMessage());
+    try (RenamingReader r = CheckpointFormats.list(orbax, Optional.empty())) {
+      CheckpointFormats.Detected d = CheckpointFormats.detected(r);
+      assertEquals(4, d.placeholders().size());
+      assertFalse(d.readable());
+      assertTrue(d.describe().contains("4 Orbax placeholders"), d.describe());
+    }
+  }
+
+  @Test
+  void missingDataShardIsRefusedForReadingButListed() throws Exception {
+    Path dir = Fixtures.copyTo("t2t_transformer_test_ckpt", tmp);
+    Path shard = dir.resolve("model.ckpt-1.data-00000-of-00002");
+    Files.delete(shard);
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        () -> CheckpointFormats.open(dir, Optional.empty()));
+    assertTrue(e.getMessage().contains(shard.toString()) && e.getMessage().contains("data shard 0 of 2 is missing"),
+        e.getMessage());
+    try (RenamingReader r = CheckpointFormats.list(dir, Optional.empty())) {
+      CheckpointFormats.Detected d = CheckpointFormats.detected(r);
+      assertEquals(List.of(shard), d.missingShards());
+      assertFalse(d.readable());
+      assertTrue(r.tensors().size() > 10, "listed from the index: " + r.tensors());
+    }
   }
 }

@@ -2,6 +2,7 @@ package dev.upcycle.tools.cli;
 
 import dev.upcycle.ckpt.names.NameMap;
 import dev.upcycle.inspect.InspectReport;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -11,8 +12,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code upcycle inspect PATH}: format, recognised architecture, every tensor. */
-@Command(name = "inspect", description = "Show a checkpoint's format, architecture and tensors.")
+/**
+ * {@code upcycle inspect PATH}: format, recognised architecture, every tensor, from the index alone.
+ * When data shards of a TF bundle are missing it still prints the listing, then one {@code error:}
+ * line per missing shard on stderr, and exits 1 (the program's code for a failed command).
+ */
+@Command(name = "inspect", description = {"Show a checkpoint's format, architecture and tensors.",
+    "Needs only the index: missing data shards are listed, named on stderr, and make the exit code 1."})
 public final class InspectCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -35,6 +41,13 @@ public final class InspectCommand implements Callable<Integer> {
     Optional<NameMap> userMap = map == null ? Optional.empty() : Optional.of(NameMap.load(map));
     InspectReport report = InspectReport.of(path, userMap);
     spec.commandLine().getOut().println(json ? report.toJson() : report.format());
+    if (!report.detected().missingShards().isEmpty()) {
+      PrintWriter err = spec.commandLine().getErr();
+      report.detected().missingShards().forEach(f -> err.println("error: data shard " + f
+          + " is missing: the tensors stored there cannot be read"));
+      err.flush();
+      return spec.exitCodeOnExecutionException(); // as for any failed command (1)
+    }
     return 0;
   }
 }

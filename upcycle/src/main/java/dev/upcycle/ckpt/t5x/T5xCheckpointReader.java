@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -38,6 +39,9 @@ import java.util.TreeMap;
  *       {@link #tensors()}; reading one is a {@link CheckpointFormatException};
  *   <li>nil and empty maps are skipped; other leaves are listed by {@link #skipped()}.
  * </ul>
+ * Optimizer state may be in T5X's Adafactor layout (all four slots per parameter, the unused ones
+ * [1] zeros) or hold only the real slots: the unused ones are listed by {@link
+ * #unusedAdafactorSlots()}, not in {@link #tensors()}.
  * Opening parses only the msgpack file (array payloads are located, not loaded) and the
  * {@code .zarray} files; {@link #read} loads one tensor.
  */
@@ -67,6 +71,7 @@ public final class T5xCheckpointReader implements CheckpointReader {
   private final Map<String, Leaf> leaves;
   private final Map<String, String> placeholders;
   private final List<String> skipped;
+  private final Set<String> unusedSlots;
   private final List<TensorInfo> infos;
 
   private T5xCheckpointReader(Path dir, Path msgpackFile, long version, Map<String, Leaf> leaves,
@@ -77,11 +82,12 @@ public final class T5xCheckpointReader implements CheckpointReader {
     this.leaves = leaves;
     this.placeholders = Collections.unmodifiableMap(placeholders);
     this.skipped = List.copyOf(skipped);
-    List<TensorInfo> list = new ArrayList<>();
+    List<TensorInfo> all = new ArrayList<>();
     for (Leaf l : leaves.values()) {
-      list.add(l.info());
+      all.add(l.info());
     }
-    this.infos = List.copyOf(list);
+    this.unusedSlots = Collections.unmodifiableSet(AdafactorLayout.placeholders(all));
+    this.infos = all.stream().filter(t -> !unusedSlots.contains(t.name())).toList();
   }
 
   /**
@@ -139,6 +145,16 @@ public final class T5xCheckpointReader implements CheckpointReader {
    */
   public Map<String, String> placeholders() {
     return placeholders;
+  }
+
+  /**
+   * The unused Adafactor slots of T5X's layout ({@link AdafactorLayout#placeholders}: a [1] {@code
+   * v} beside real {@code v_row}/{@code v_col}, a [1] {@code m} without momentum, ...), sorted. They
+   * are left out of {@link #tensors()}, so the state listed is the canonical one; {@link #read}
+   * still reads them.
+   */
+  public Set<String> unusedAdafactorSlots() {
+    return unusedSlots;
   }
 
   /** Leaves that are neither tensors nor placeholders, as {@code "name: why"} lines. */

@@ -19,6 +19,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +41,9 @@ import org.msgpack.core.MessagePacker;
  * numpy scalars (msgpack ext type 3).
  *
  * <p>Tensor names must start with {@code target/} or {@code state/} (see {@link
- * T5xCheckpointReader}). Chunk data goes to disk as each tensor arrives; only the small spec
+ * T5xCheckpointReader}). Adafactor state is completed to the layout T5X's Adafactor restores
+ * ({@link AdafactorLayout}): at commit every parameter with any of the slots {@code v_row},
+ * {@code v_col}, {@code v}, {@code m} gets the others as float32 zeros of shape [1]. Chunk data goes to disk as each tensor arrives; only the small spec
  * metadata is kept until {@link #commit}, which writes the msgpack file and renames the temporary
  * folder into place. {@link #close} without commit deletes everything.
  */
@@ -66,6 +69,8 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
   private final Map<String, Object> params = new TreeMap<>();
   private final Map<String, Object> state = new TreeMap<>();
   private final Set<String> kvPaths = new HashSet<>();
+  /** What was written under {@code state/}, for {@link AdafactorLayout#missing}. */
+  private final List<TensorInfo> stateInfos = new ArrayList<>();
   private boolean committed;
   private boolean closed;
   private boolean failed;
@@ -140,6 +145,9 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
     }
     insert(parts, leaf);
     kvPaths.add(kvPath);
+    if (parts.get(0).equals("state")) {
+      stateInfos.add(info);
+    }
     if (leaf instanceof ZarrEntry z) {
       try {
         writeZarr(z, tensor.data());
@@ -208,6 +216,7 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
     checkState(!committed && !closed, "writer for %s is already %s", target,
         committed ? "committed" : "closed");
     checkState(!failed, "writer for %s cannot commit: writing a tensor failed earlier", target);
+    writeUnusedAdafactorSlots();
     Path index = tmp.resolve(T5xCheckpointReader.MSGPACK_FILE);
     try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(index), 1 << 16);
         MessagePacker p = MessagePack.newDefaultPacker(out)) {
@@ -238,6 +247,19 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     }
     committed = true;
+  }
+
+  /** T5X's Adafactor restores every parameter's state with all four slots: the unused ones are [1] zeros. */
+  private void writeUnusedAdafactorSlots() throws IOException {
+    List<TensorInfo> missing;
+    try {
+      missing = AdafactorLayout.missing(stateInfos);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("cannot write " + target + ": " + e.getMessage(), e);
+    }
+    for (TensorInfo slot : missing) {
+      write(new RawTensor(slot, ByteBuffer.allocate(Math.toIntExact(slot.byteSize()))));
+    }
   }
 
   @SuppressWarnings("unchecked")

@@ -6,6 +6,9 @@
  * dev.upcycle.ckpt.t5x.T5xCheckpointWriter} name tensors by their tree path without the {@code
  * optimizer} level: {@code target/encoder/layers_0/mlp/wi_0/kernel}, {@code
  * state/param_states/...}, {@code state/step}. {@link dev.upcycle.ckpt.names.T5xNames} strips
- * the {@code target/} prefix to reach canonical names (DESIGN.md §3).
+ * the {@code target/} prefix to reach canonical names (DESIGN.md §3). {@link
+ * dev.upcycle.ckpt.t5x.AdafactorLayout} is T5X's Adafactor state layout (all four slots {@code
+ * v_row}, {@code v_col}, {@code v}, {@code m} per parameter, unused ones float32 [1]): the writer
+ * completes state to it, the reader leaves its placeholders out.
  */
 package dev.upcycle.ckpt.t5x;

@@ -36,9 +36,11 @@ import org.tensorflow.proto.TensorShapeProto;
  *
  * <p>{@link #open} accepts a prefix ({@code dir/model.ckpt-1}), the {@code .index} file itself, a
  * folder holding a {@code checkpoint} state file (its {@code model_checkpoint_path} is used), or a
- * SavedModel folder ({@code variables/variables}). Opening parses the index (every block's CRC is
- * checked) and checks that every data shard exists; {@link #read} reads one tensor's bytes with
- * positional reads and checks their size and CRC32C.
+ * SavedModel folder ({@code variables/variables}). Opening parses the index only (every block's
+ * CRC is checked), so a bundle whose data shards are missing or not yet copied is still listed;
+ * {@link #missingShards()} names the absent ones. A data shard is opened at the first {@link
+ * #read} of a tensor stored in it, which reads the tensor's bytes with positional reads and checks
+ * their size and CRC32C, and fails naming the shard when it is absent.
  *
  * <p>Names are kept exactly as stored (TF1 {@code scope/var}, TF2
  * {@code .../.ATTRIBUTES/VARIABLE_VALUE}). Partitioned (sliced) variables and {@code DT_STRING}
@@ -115,13 +117,6 @@ public final class TfBundleReader implements CheckpointReader {
       parsed.add(parseEntry(indexFile, new String(r.key(), StandardCharsets.UTF_8), r.value(), numShards));
     }
     parsed.sort((a, b) -> a.info().name().compareTo(b.info().name()));
-    for (int i = 0; i < numShards; i++) {
-      Path data = BundleFiles.data(prefix, i, numShards);
-      if (!Files.isRegularFile(data)) {
-        throw new CheckpointFormatException(data, null, "data shard " + i + " of " + numShards
-            + " is missing (the index " + indexFile.getFileName() + " refers to it)");
-      }
-    }
     return new TfBundleReader(path, prefix, numShards, parsed);
   }
 
@@ -222,6 +217,22 @@ public final class TfBundleReader implements CheckpointReader {
     return tensors;
   }
 
+  /** A data shard the index refers to that is not on disk: its number, file and how many tensors it holds. */
+  public record MissingShard(int shard, Path file, int tensors) {}
+
+  /** The data shards the index refers to that are not on disk now, in shard order. */
+  public synchronized List<MissingShard> missingShards() {
+    List<MissingShard> out = new ArrayList<>();
+    for (int i = 0; i < numShards; i++) {
+      Path data = BundleFiles.data(prefix, i, numShards);
+      if (shards[i] == null && !Files.isRegularFile(data)) {
+        int id = i;
+        out.add(new MissingShard(i, data, (int) entries.values().stream().filter(e -> e.shardId() == id).count()));
+      }
+    }
+    return List.copyOf(out);
+  }
+
   /**
    * Reads one tensor.
    *
@@ -250,7 +261,7 @@ public final class TfBundleReader implements CheckpointReader {
     if (e.size() > Integer.MAX_VALUE - 16) {
       throw new CheckpointFormatException(dataFile, name, e.size() + " bytes is too large for one buffer (2 GiB)");
     }
-    FileChannel ch = shard(e.shardId(), dataFile);
+    FileChannel ch = shard(e.shardId(), dataFile, name);
     long fileSize = ch.size();
     if (e.offset() + e.size() > fileSize) {
       throw new CheckpointFormatException(dataFile, name, "data file is truncated: it has " + fileSize
@@ -280,12 +291,16 @@ public final class TfBundleReader implements CheckpointReader {
     return new RawTensor(info, buf);
   }
 
-  private synchronized FileChannel shard(int id, Path dataFile) throws IOException {
+  private synchronized FileChannel shard(int id, Path dataFile, String tensor) throws IOException {
     if (shards[id] == null) {
+      if (!Files.isRegularFile(dataFile)) {
+        throw new CheckpointFormatException(dataFile, tensor, "cannot be read: data shard " + id + " of " + numShards
+            + " is missing (the index " + BundleFiles.index(prefix).getFileName() + " refers to it)");
+      }
       try {
         shards[id] = FileChannel.open(dataFile, StandardOpenOption.READ);
       } catch (IOException ex) {
-        throw new CheckpointFormatException(dataFile, null, "cannot open data shard: " + ex, ex);
+        throw new CheckpointFormatException(dataFile, tensor, "cannot open data shard: " + ex, ex);
       }
     }
     return shards[id];

@@ -46,6 +46,7 @@ class T5xRoundTripTest {
     list.add(random(rnd, "target/encoder/encoder_norm/scale", DType.FLOAT32, 9)); // rank 1
     list.add(random(rnd, "target/empty", DType.FLOAT32, 0, 4));
     list.add(random(rnd, "state/param_states/encoder/layers_0/mlp/wi_0/kernel/v_row", DType.FLOAT32, 7));
+    list.add(random(rnd, "state/param_states/encoder/layers_0/mlp/wi_0/kernel/v_col", DType.FLOAT32, 5));
     list.add(random(rnd, "state/param_states/counts", DType.INT64, 2, 3));
     list.add(random(rnd, "state/param_states/ids", DType.INT32, 17));
     list.add(random(rnd, "state/param_states/mask", DType.UINT8, 3, 3));
@@ -136,6 +137,14 @@ class T5xRoundTripTest {
       assertTrue(spec.contains("\"path\":\"target.encoder.layers_0.mlp.wi_0.kernel\""), spec);
       assertTrue(spec.contains("\"driver\":\"zarr\""), spec);
       var state = opt.get(org.msgpack.value.ValueFactory.newString("state")).asMapValue().map();
+      // T5X's Adafactor layout: all four slots, the unused v and m as float32 [1]
+      String slots = state.get(org.msgpack.value.ValueFactory.newString("param_states")).toJson();
+      for (String slot : new String[] {"v_row", "v_col", "v", "m"}) {
+        assertTrue(slots.contains("\"path\":\"state.param_states.encoder.layers_0.mlp.wi_0.kernel." + slot + "\""),
+            slot + " in " + slots);
+      }
+      assertTrue(slots.contains("\"m\":{\"driver\":\"zarr\",\"dtype\":\"float32\"") && slots.contains("\"shape\":[1]"),
+          slots);
       Value step = state.get(org.msgpack.value.ValueFactory.newString("step"));
       assertTrue(step.isExtensionValue(), "rank-0 step is inline");
       assertEquals(3, step.asExtensionValue().getType());

@@ -41,12 +41,36 @@ class TfBundleBadInputTest {
   }
 
   @Test
-  void missingShardFile() throws Exception {
+  void missingShardIsListedFromTheIndexAndNamedWhenRead() throws Exception {
     Path dir = t2tCopy();
     Path shard = dir.resolve("model.ckpt-1.data-00001-of-00002");
-    Files.delete(shard);
-    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> TfBundleReader.open(dir));
-    assertMentions(e, shard, "missing");
+    Path moved = Files.move(shard, tmp.resolve("shard-not-yet-copied"));
+    try (TfBundleReader r = TfBundleReader.open(dir)) {
+      List<TfBundleReader.MissingShard> missing = r.missingShards();
+      assertEquals(1, missing.size(), missing.toString());
+      assertEquals(1, missing.get(0).shard());
+      assertEquals(shard.toAbsolutePath(), missing.get(0).file());
+      assertTrue(missing.get(0).tensors() > 0 && missing.get(0).tensors() < r.tensors().size(), missing.toString());
+      int readable = 0;
+      List<CheckpointFormatException> failures = new ArrayList<>();
+      for (TensorInfo info : r.tensors()) {
+        try {
+          r.read(info.name());
+          readable++;
+        } catch (CheckpointFormatException e) {
+          failures.add(e);
+        }
+      }
+      assertEquals(missing.get(0).tensors(), failures.size(), "exactly the tensors of the missing shard fail");
+      assertEquals(r.tensors().size() - failures.size(), readable);
+      assertMentions(failures.get(0), shard, "missing", "data shard 1 of 2");
+      // the shard arrives (a copy finishes): the same reader now reads it, opening it on first use
+      Files.move(moved, shard);
+      assertEquals(List.of(), r.missingShards());
+      for (TensorInfo info : r.tensors()) {
+        assertEquals(info, r.read(info.name()).info());
+      }
+    }
   }
 
   @Test
