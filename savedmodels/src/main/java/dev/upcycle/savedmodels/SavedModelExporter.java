@@ -16,6 +16,7 @@ import dev.upcycle.ckpt.tf.TfBundleReader;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.model.names.CanonicalNames;
 import dev.upcycle.plan.FloatCodec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -144,7 +145,7 @@ public final class SavedModelExporter {
         throw new CheckpointFormatException(prefix, v.name(), "is " + have.dtype() + "; a float weight was expected");
       }
     }
-    List<String> extra = stored.keySet().stream().filter(n -> !n.startsWith("state/")).sorted().toList();
+    List<String> extra = stored.keySet().stream().filter(n -> !CanonicalNames.isState(n)).sorted().toList();
     if (!missing.isEmpty() || !extra.isEmpty()) {
       missing.sort(null);
       throw new CheckpointFormatException(prefix, null, String.format(

@@ -2,6 +2,7 @@ package dev.upcycle.model.graph;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.upcycle.model.names.CanonicalNames;
 import java.util.Arrays;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
@@ -23,10 +24,7 @@ public final class InMemoryUpcycle {
 
   /** The dense variable an MoE variable comes from, or null for the router (fresh). */
   public static String denseSource(String moeName) {
-    if (moeName.contains("/mlp/router/")) {
-      return null;
-    }
-    return moeName.replace("/mlp/expert/", "/mlp/");
+    return CanonicalNames.isRouter(moeName) ? null : CanonicalNames.denseOf(moeName);
   }
 
   /**
