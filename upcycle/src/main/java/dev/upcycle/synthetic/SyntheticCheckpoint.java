@@ -1,4 +1,4 @@
-package dev.upcycle.plan;
+package dev.upcycle.synthetic;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
@@ -8,6 +8,7 @@ import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.names.CanonicalNames;
+import dev.upcycle.plan.FloatCodec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
