@@ -22,6 +22,7 @@ import dev.upcycle.model.ModelSpec;
 import dev.upcycle.provenance.Provenance;
 import dev.upcycle.provenance.Sources;
 import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.model.names.CanonicalNames;
 import dev.upcycle.plan.FloatCodec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -149,7 +150,7 @@ public final class SavedModelExporter {
         throw new CheckpointFormatException(prefix, v.name(), "is " + have.dtype() + "; a float weight was expected");
       }
     }
-    List<String> extra = stored.keySet().stream().filter(n -> !n.startsWith("state/")).sorted().toList();
+    List<String> extra = stored.keySet().stream().filter(n -> !CanonicalNames.isState(n)).sorted().toList();
     if (!missing.isEmpty() || !extra.isEmpty()) {
       missing.sort(null);
       throw new CheckpointFormatException(prefix, null, String.format(

@@ -3,6 +3,7 @@ package dev.upcycle.inspect;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.model.names.CanonicalNames;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +28,8 @@ import java.util.regex.Pattern;
 public final class ArchitectureDetector {
 
   private static final Pattern LAYER = Pattern.compile("(encoder|decoder)/layers_(\\d+)/(.*)");
-  private static final Pattern WI = Pattern.compile("mlp/(expert/)?(wi_0|wi)/kernel");
+  private static final Pattern WI = Pattern.compile(
+      CanonicalNames.MLP + "/(" + CanonicalNames.EXPERT + "/)?(wi_0|wi)/kernel");
   private static final Pattern QUERY = Pattern.compile("(attention|self_attention)/query/kernel");
 
   private ArchitectureDetector() {}

@@ -18,6 +18,7 @@ import dev.upcycle.ckpt.names.T5xNames;
 import dev.upcycle.ckpt.t5x.T5xCheckpointWriter;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
 import dev.upcycle.model.ModelSpec;
+import dev.upcycle.model.names.CanonicalNames;
 import dev.upcycle.provenance.ArtifactSpec;
 import dev.upcycle.provenance.Provenance;
 import dev.upcycle.provenance.Sources;
@@ -145,7 +146,7 @@ public final class ConvertJob {
 
   /** The step counter's value ({@code state/step}, int32 or int64 scalar), 0 when absent. */
   static long readStep(RenamingReader reader) throws IOException {
-    Optional<TensorInfo> info = reader.tensors().stream().filter(t -> t.name().equals(PlanBuilder.STEP)).findFirst();
+    Optional<TensorInfo> info = reader.tensors().stream().filter(t -> t.name().equals(CanonicalNames.STEP)).findFirst();
     if (info.isEmpty()) {
       return 0;
     }

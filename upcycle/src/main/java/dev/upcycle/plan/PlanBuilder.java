@@ -6,6 +6,7 @@ import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RenamingReader;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.model.SparseLayout;
+import dev.upcycle.model.names.CanonicalNames;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -38,13 +39,11 @@ import java.util.regex.Pattern;
  */
 public final class PlanBuilder {
 
-  /** The step counter, always carried. */
-  public static final String STEP = "state/step";
-  static final String PARAM_STATES = "state/param_states/";
-
   private static final Pattern LAYER = Pattern.compile("(.+)/layers_(\\d+)/.*");
-  private static final Pattern MLP_PARAM = Pattern.compile("((.+)/layers_(\\d+)/mlp)/(wi_0|wi_1|wi|wo)/(kernel|bias)");
-  private static final Pattern SLOT = Pattern.compile("state/param_states/(.+)/([^/]+)");
+  private static final Pattern MLP_PARAM = Pattern.compile(
+      "((.+)/layers_(\\d+)/" + CanonicalNames.MLP + ")/(wi_0|wi_1|wi|wo)/(kernel|bias)");
+  private static final Pattern SLOT = Pattern.compile(
+      Pattern.quote(CanonicalNames.PARAM_STATES + "/") + "(.+)/([^/]+)");
 
   private PlanBuilder() {}
 
@@ -83,16 +82,16 @@ public final class PlanBuilder {
       String name = t.name();
       Matcher mlp = MLP_PARAM.matcher(name);
       Matcher slot = SLOT.matcher(name);
-      if (name.equals(STEP)) {
+      if (name.equals(CanonicalNames.STEP)) {
         rules.add(Rule.copy(t, "step counter carried"));
-      } else if (name.startsWith("state/")) {
+      } else if (CanonicalNames.isState(name)) {
         if (!copyState) {
           rules.add(Rule.drop(t, "optimizer state reset"));
         } else if (slot.matches() && MLP_PARAM.matcher(slot.group(1)).matches()
             && sparse.contains(mlpPrefix(slot.group(1)))) {
           String param = slot.group(1);
           rules.add(new Rule(Rule.Kind.TILE_SLOT, t,
-              new TensorInfo(PARAM_STATES + expertName(param) + "/" + slot.group(2), t.dtype(), prepend(e, t.shape())),
+              new TensorInfo(CanonicalNames.slot(expertName(param), slot.group(2)), t.dtype(), prepend(e, t.shape())),
               -1, mlpPrefix(param), "optimizer slot tiled to " + e + " experts"));
         } else {
           rules.add(Rule.copy(t, "optimizer state copied"));
@@ -134,7 +133,7 @@ public final class PlanBuilder {
       if (wi.isEmpty() || wo.isEmpty()) {
         problems.add("MoE layer " + prefix + " needs a dense MLP (" + prefix + "/wi_0/kernel or " + prefix
             + "/wi/kernel, and " + prefix + "/wo/kernel); found " + params.stream().map(TensorInfo::name).toList()
-            + (byName.keySet().stream().anyMatch(n -> n.startsWith(prefix + "/expert/"))
+            + (byName.keySet().stream().anyMatch(n -> n.startsWith(CanonicalNames.experts(prefix) + "/"))
                 ? " (this layer is already an MoE layer)" : ""));
         continue;
       }
@@ -146,18 +145,18 @@ public final class PlanBuilder {
         continue;
       }
       long d = wiShape[0];
-      String router = routerName(prefix);
+      String router = CanonicalNames.router(prefix);
       rules.add(new Rule(Rule.Kind.FRESH_ROUTER, null, new TensorInfo(router, DType.FLOAT32, new long[] {d, e}), -1,
           prefix, "fresh router " + UpcycleOptions.describe(options.routerInit())));
       if (copyState) {
-        String slotPrefix = PARAM_STATES + wi.get().name() + "/";
+        String slotPrefix = CanonicalNames.slotPrefix(wi.get().name());
         for (TensorInfo s : source) {
           if (!s.name().startsWith(slotPrefix) || s.name().indexOf('/', slotPrefix.length()) >= 0) {
             continue;
           }
           String slotName = s.name().substring(slotPrefix.length());
           long[] shape = routerSlotShape(slotName, s.shape(), wiShape, e);
-          rules.add(new Rule(Rule.Kind.FRESH_SLOT, null, new TensorInfo(PARAM_STATES + router + "/" + slotName,
+          rules.add(new Rule(Rule.Kind.FRESH_SLOT, null, new TensorInfo(CanonicalNames.slot(router, slotName),
               DType.FLOAT32, shape), -1, prefix, "fresh router slot (zeros)"));
         }
       }
@@ -171,12 +170,7 @@ public final class PlanBuilder {
     if (!m.matches()) {
       throw new IllegalArgumentException("'" + denseMlpParam + "' is not a dense MLP parameter name");
     }
-    return m.group(1) + "/expert/" + m.group(4) + "/" + m.group(5);
-  }
-
-  /** The router kernel of an MLP prefix: {@code <prefix>/router/router_weights/w/kernel}. */
-  public static String routerName(String mlpPrefix) {
-    return mlpPrefix + "/router/router_weights/w/kernel";
+    return CanonicalNames.expertOf(m.group(1), m.group(4) + "/" + m.group(5));
   }
 
   private static String mlpPrefix(String param) {
@@ -195,10 +189,10 @@ public final class PlanBuilder {
     if (Arrays.equals(denseSlot, wiShape)) {
       return new long[] {wiShape[0], e};
     }
-    if (slot.equals("v_row") && denseSlot.length == 1 && denseSlot[0] == wiShape[0]) {
+    if (slot.equals(CanonicalNames.V_ROW) && denseSlot.length == 1 && denseSlot[0] == wiShape[0]) {
       return new long[] {wiShape[0]};
     }
-    if (slot.equals("v_col") && denseSlot.length == 1 && denseSlot[0] == wiShape[1]) {
+    if (slot.equals(CanonicalNames.V_COL) && denseSlot.length == 1 && denseSlot[0] == wiShape[1]) {
       return new long[] {e};
     }
     return denseSlot;
@@ -209,7 +203,7 @@ public final class PlanBuilder {
     Map<String, Integer> layers = new TreeMap<>();
     for (TensorInfo t : source) {
       Matcher m = LAYER.matcher(t.name());
-      if (!t.name().startsWith("state/") && m.matches()) {
+      if (!CanonicalNames.isState(t.name()) && m.matches()) {
         layers.merge(m.group(1), Integer.parseInt(m.group(2)) + 1, Math::max);
       }
     }
@@ -223,7 +217,7 @@ public final class PlanBuilder {
       };
       try {
         for (int i : layout.sparseLayers(stack.getValue())) {
-          out.add(stack.getKey() + "/layers_" + i + "/mlp");
+          out.add(CanonicalNames.mlp(stack.getKey() + "/layers_" + i));
         }
       } catch (IllegalArgumentException e) {
         problems.add("layout " + layout + " does not fit stack '" + stack.getKey() + "' of " + stack.getValue()

@@ -3,6 +3,7 @@ package dev.upcycle.plan;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.model.names.CanonicalNames;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -82,7 +83,7 @@ public final class PlanCheck {
               + " in the config but " + Arrays.toString(p.shape()) + " in the plan");
         }
       }
-      produced.keySet().stream().filter(n -> !n.startsWith("state/") && !wanted.containsKey(n)).sorted()
+      produced.keySet().stream().filter(n -> !CanonicalNames.isState(n) && !wanted.containsKey(n)).sorted()
           .forEach(n -> problems.add("the plan produces " + n + ", which the model config does not have"));
     }
     return report(plan, problems);

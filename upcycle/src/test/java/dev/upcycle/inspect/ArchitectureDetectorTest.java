@@ -14,7 +14,7 @@ import dev.upcycle.model.T5Config;
 import dev.upcycle.model.VitConfig;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
-import dev.upcycle.plan.SyntheticCheckpoint;
+import dev.upcycle.synthetic.SyntheticCheckpoint;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

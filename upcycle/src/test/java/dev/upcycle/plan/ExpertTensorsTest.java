@@ -9,6 +9,7 @@ import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.model.graph.Initializer;
+import dev.upcycle.synthetic.SyntheticCheckpoint;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

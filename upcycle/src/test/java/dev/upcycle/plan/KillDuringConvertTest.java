@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.tf.TfBundleReader;
 import dev.upcycle.model.T5Config;
+import dev.upcycle.synthetic.SyntheticCheckpoint;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

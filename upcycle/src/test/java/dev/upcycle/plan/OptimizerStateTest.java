@@ -11,6 +11,7 @@ import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleReader;
 import dev.upcycle.model.T5Config;
+import dev.upcycle.synthetic.SyntheticCheckpoint;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -10,6 +10,7 @@ import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.names.NameMap;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.T5Config;
+import dev.upcycle.synthetic.SyntheticCheckpoint;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;

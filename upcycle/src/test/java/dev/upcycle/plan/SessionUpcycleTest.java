@@ -12,6 +12,7 @@ import dev.upcycle.ckpt.InMemoryCheckpointWriter;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleReader;
+import dev.upcycle.model.names.CanonicalNames;
 import dev.upcycle.model.ArchitectureConfig;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.MoeConfig;
@@ -73,7 +74,7 @@ class SessionUpcycleTest {
         ModelGraph<TFloat32> moe = ModelGraph.build(moeSpec, SHAPE, TFloat32.class, false, 22, false, false)) {
       Path denseDir = tmp.resolve("dense");
       ModelCheckpoints.save(dense, denseDir.resolve("model.ckpt-" + STEP),
-          List.of(ModelCheckpoints.i64(PlanBuilder.STEP, STEP)));
+          List.of(ModelCheckpoints.i64(CanonicalNames.STEP, STEP)));
       Path out = tmp.resolve("moe");
       ConvertJob.run(denseDir, out, options, Optional.empty(), false, false, ProgressListener.NONE);
 
@@ -81,7 +82,7 @@ class SessionUpcycleTest {
 
       try (CheckpointReader disk = TfBundleReader.open(out)) {
         TreeSet<String> onDisk = new TreeSet<>(disk.tensors().stream().map(TensorInfo::name).toList());
-        assertTrue(onDisk.remove(PlanBuilder.STEP), label + ": convert carries the step");
+        assertTrue(onDisk.remove(CanonicalNames.STEP), label + ": convert carries the step");
         assertEquals(onDisk, new TreeSet<>(result.tensors().keySet()), label + ": the same tensors");
         assertEquals(onDisk, new TreeSet<>(moe.store.variables().stream().map(ModelVariable::name).toList()),
             label + ": exactly the MoE model's variables");
@@ -109,7 +110,7 @@ class SessionUpcycleTest {
     try (ModelGraph<TFloat32> dense = ModelGraph.build(ModelSpec.dense(Presets.get("t5-tiny")), SHAPE,
         TFloat32.class, false, 23, false, false).initialize()) {
       Path denseDir = tmp.resolve("dense");
-      RawTensor step = ModelCheckpoints.i64(PlanBuilder.STEP, STEP);
+      RawTensor step = ModelCheckpoints.i64(CanonicalNames.STEP, STEP);
       ModelCheckpoints.save(dense, denseDir.resolve("model.ckpt-" + STEP), List.of(step));
       Path out = tmp.resolve("moe");
       ConvertResult converted = ConvertJob.run(denseDir, out, options, Optional.empty(), false, false,

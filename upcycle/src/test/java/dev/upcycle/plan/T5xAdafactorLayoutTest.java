@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.upcycle.model.names.CanonicalNames;
+import dev.upcycle.synthetic.SyntheticCheckpoint;
 import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
@@ -50,12 +52,12 @@ class T5xAdafactorLayoutTest {
     List<TensorInfo> all = new ArrayList<>(params);
     all.addAll(SyntheticCheckpoint.slots(params, SyntheticCheckpoint.Slots.ADAFACTOR));
     if (momentum) {
-      params.forEach(p -> all.add(new TensorInfo(PlanBuilder.PARAM_STATES + p.name() + "/m", DType.FLOAT32, p.shape())));
+      params.forEach(p -> all.add(new TensorInfo(CanonicalNames.slot(p.name(), CanonicalNames.M), DType.FLOAT32, p.shape())));
     }
     SplittableRandom rnd = new SplittableRandom(3);
     List<RawTensor> out = new ArrayList<>();
     all.forEach(t -> out.add(SyntheticCheckpoint.random(t, rnd)));
-    out.add(new RawTensor(new TensorInfo(PlanBuilder.STEP, DType.INT64, new long[0]),
+    out.add(new RawTensor(new TensorInfo(CanonicalNames.STEP, DType.INT64, new long[0]),
         ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, STEP)));
     return out;
   }
@@ -98,7 +100,7 @@ class T5xAdafactorLayoutTest {
     Map<String, RawTensor> out = new TreeMap<>();
     try (RenamingReader r = CheckpointFormats.open(checkpoint, Optional.empty())) {
       for (TensorInfo t : r.tensors()) {
-        if (t.name().startsWith(PlanBuilder.PARAM_STATES)) {
+        if (t.name().startsWith((CanonicalNames.PARAM_STATES + "/"))) {
           out.put(t.name(), r.read(t.name()));
         }
       }
@@ -136,7 +138,7 @@ class T5xAdafactorLayoutTest {
         String name = param + "/" + slot;
         Value spec = slots.get(name);
         assertTrue(spec != null, "param_states/" + name + " is in the msgpack tree");
-        RawTensor real = canonical.get(PlanBuilder.PARAM_STATES + name);
+        RawTensor real = canonical.get((CanonicalNames.PARAM_STATES + "/") + name);
         String shape = get(get(spec, "metadata"), "shape").toJson();
         if (real != null) {
           assertEquals(java.util.Arrays.toString(real.info().shape()).replace(" ", ""), shape, name);

@@ -6,6 +6,7 @@ import dev.upcycle.model.layers.Mlp;
 import dev.upcycle.model.moe.ExpertKind;
 import dev.upcycle.model.moe.MoeLayer;
 import dev.upcycle.model.moe.MoeLayerStats;
+import dev.upcycle.model.names.CanonicalNames;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.types.family.TFloating;
@@ -17,7 +18,7 @@ final class MlpBlock {
 
   static <T extends TFloating> Operand<T> apply(BuildContext<T> ctx, ModelSpec spec, String layerPrefix, Operand<T> x,
       boolean sparse, boolean causal, ExpertKind kind, List<MoeLayerStats<T>> stats) {
-    String prefix = layerPrefix + "/mlp";
+    String prefix = CanonicalNames.mlp(layerPrefix);
     long dFf = spec.arch().dFf();
     double dropout = spec.arch().dropout();
     if (!sparse) {

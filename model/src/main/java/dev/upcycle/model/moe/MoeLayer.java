@@ -10,6 +10,7 @@ import dev.upcycle.model.graph.Initializer;
 import dev.upcycle.model.layers.Activations;
 import dev.upcycle.model.layers.Dropout;
 import dev.upcycle.model.layers.Shapes;
+import dev.upcycle.model.names.CanonicalNames;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TInt32;
@@ -56,7 +57,7 @@ public final class MoeLayer {
           tf.math.mul(u, ctx.constant(2 * routerConfig.jitter())));
       routerIn = tf.math.mul(flat, noise);
     }
-    Operand<T> router = ctx.store().get(prefix + "/router/router_weights/w/kernel", new long[] {d, experts},
+    Operand<T> router = ctx.store().get(CanonicalNames.router(prefix), new long[] {d, experts},
         Initializer.normal(0.02));
     Operand<T> logits = tf.reshape(tf.linalg.matMul(routerIn, router),
         tf.constant(new long[] {groups, groupSize, experts})); // [G, S, E]
@@ -68,7 +69,7 @@ public final class MoeLayer {
     Operand<TInt32> byExpert = tf.reshape(tf.linalg.transpose(global, tf.constant(new int[] {1, 0, 2})),
         tf.constant(new long[] {experts, (long) groups * cap}));
     Operand<T> expertIn = tf.gather(flat, byExpert, tf.constant(0)); // [E, G·C, d]
-    Operand<T> expertOut = experts(ctx, prefix + "/expert", expertIn, experts, d, dFf, kind, moe.expertDropout());
+    Operand<T> expertOut = experts(ctx, CanonicalNames.experts(prefix), expertIn, experts, d, dFf, kind, moe.expertDropout());
     Operand<T> weights = tf.reshape(tf.linalg.transpose(routing.combineWeights(), tf.constant(new int[] {1, 0, 2})),
         tf.constant(new long[] {experts, (long) groups * cap, 1}));
     Operand<T> weighted = tf.math.mul(expertOut, weights);

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,13 +23,15 @@ import java.util.regex.Pattern;
  * The JSON document every {@code upcycle bench <what>} prints on stdout (DESIGN.md §9):
  * <pre>{@code
  * {"bench": "model",
- *  "machine": {"cores": 2, "java": "17.0.15", "tensorflow": "2.18.0", "device": "cpu"},
+ *  "machine": {"cores": 2, "java": "17.0.15", "tensorflow": "2.18.0", "device": "cpu", "xla_cpu_jit_flag": false},
  *  "ceiling_gflops": 320.0,
  *  "results": [{"name": "mlp/dense/xla", "ms_per_step": {"median": .., "min": .., "max": ..},
  *               "tokens_per_s": .., "gflops": .., "fraction_of_ceiling": ..}],
  *  "ratios": {"xla_over_noxla": 0.92}}
  * }</pre>
- * Ratio keys are snake_case and keep insertion order.
+ * Ratio keys are snake_case and keep insertion order; {@code ceiling_gflops} is 0 for a bench
+ * that does not measure the ceiling ({@code convert}). Every bench command prints its report
+ * through {@link #print}.
  */
 @JsonPropertyOrder({"bench", "machine", "ceiling_gflops", "results", "ratios"})
 public record BenchReport(
@@ -57,6 +60,20 @@ public record BenchReport(
           "bench '%s': ratio '%s' must be finite, got %s", bench, e.getKey(), e.getValue());
     }
     ratios = Collections.unmodifiableMap(new LinkedHashMap<>(ratios));
+  }
+
+  /** This report with {@code result} added after the others. */
+  public BenchReport withResult(BenchResult result) {
+    List<BenchResult> more = new ArrayList<>(results);
+    more.add(checkNotNull(result, "bench '%s': result", bench));
+    return new BenchReport(bench, machine, ceilingGflops, more, ratios);
+  }
+
+  /** This report with ratio {@code name} added (or replaced). */
+  public BenchReport withRatio(String name, double value) {
+    Map<String, Double> more = new LinkedHashMap<>(ratios);
+    more.put(name, value);
+    return new BenchReport(bench, machine, ceilingGflops, results, more);
   }
 
   /** Pretty-printed JSON. */

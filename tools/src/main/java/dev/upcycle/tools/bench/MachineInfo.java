@@ -3,12 +3,21 @@ package dev.upcycle.tools.bench;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import dev.upcycle.model.graph.SessionConfigs;
 import org.tensorflow.TensorFlow;
 
-/** The machine a benchmark ran on: {@code {"cores":2,"java":"17.0.15","tensorflow":"2.18.0","device":"cpu"}}. */
-@JsonPropertyOrder({"cores", "java", "tensorflow", "device"})
-public record MachineInfo(int cores, String java, String tensorflow, String device) {
+/**
+ * The machine a benchmark ran on:
+ * {@code {"cores":2,"java":"17.0.15","tensorflow":"2.18.0","device":"cpu","xla_cpu_jit_flag":false}};
+ * {@code device} is what a TensorFlow session of the process lists ({@link SessionDevices#describe()}),
+ * e.g. {@code cpu} or {@code gpu:0 (139.8 GiB)}; {@code xla_cpu_jit_flag} tells whether the process
+ * was started with the flag that lets XLA cluster on CPU.
+ */
+@JsonPropertyOrder({"cores", "java", "tensorflow", "device", "xla_cpu_jit_flag"})
+public record MachineInfo(int cores, String java, String tensorflow, String device,
+    @JsonProperty("xla_cpu_jit_flag") boolean xlaCpuJitFlag) {
 
   public MachineInfo {
     checkArgument(cores >= 1, "machine cores must be >= 1, got %s", cores);
@@ -17,9 +26,13 @@ public record MachineInfo(int cores, String java, String tensorflow, String devi
     checkNotNull(device, "machine device");
   }
 
-  /** This JVM's available processors, Java version and TensorFlow runtime version, device "cpu". */
-  public static MachineInfo cpu() {
-    return new MachineInfo(Runtime.getRuntime().availableProcessors(),
-        System.getProperty("java.version"), TensorFlow.version(), "cpu");
+  /**
+   * This JVM's available processors and Java version, the TensorFlow runtime version and the
+   * session's device. Loads the TensorFlow runtime, so call it before anything is timed.
+   */
+  public static MachineInfo detect() {
+    String tensorflow = TensorFlow.version();
+    return new MachineInfo(Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), tensorflow,
+        SessionDevices.describe(), SessionConfigs.cpuJitEnabled());
   }
 }

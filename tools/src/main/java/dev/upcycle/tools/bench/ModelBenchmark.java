@@ -41,7 +41,7 @@ public final class ModelBenchmark {
   private ModelBenchmark() {}
 
   public static BenchReport run(Options o, Consumer<String> progress) {
-    MachineInfo machine = MachineInfo.cpu();
+    MachineInfo machine = MachineInfo.detect();
     progress.accept("matmul ceiling");
     List<BenchResult> results = new ArrayList<>();
     MatmulCeiling.Measurement c0 = MatmulCeiling.measure(MatmulCeiling.DEFAULT_SIZE, false, o.timing());

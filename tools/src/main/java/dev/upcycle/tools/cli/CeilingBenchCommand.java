@@ -55,7 +55,7 @@ public final class CeilingBenchCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(),
           "--warmup must be >= 0 and --repeats >= 1, got " + warmup + " and " + repeats);
     }
-    MachineInfo machine = MachineInfo.cpu(); // loads the TensorFlow runtime before anything is timed
+    MachineInfo machine = MachineInfo.detect(); // loads the TensorFlow runtime before anything is timed
     Timing timing = new Timing(warmup, repeats);
     List<MatmulCeiling.Measurement> measured = new ArrayList<>();
     measured.add(measure(false, timing));

@@ -1,6 +1,6 @@
 package dev.upcycle.tools.cli;
 
-import dev.upcycle.plan.ConvertBenchmark;
+import dev.upcycle.tools.bench.ConvertBenchmark;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,7 +35,7 @@ public final class ConvertBenchCommand implements Callable<Integer> {
     ConvertBenchmark.Settings d = ConvertBenchmark.Settings.defaults();
     ConvertBenchmark.Settings s = new ConvertBenchmark.Settings(experts, layers, repeats, dir == null ? d.workParent() : dir,
         d.childHeap(), false);
-    spec.commandLine().getOut().println(ConvertBenchmark.run(s, System.err).toPrettyString());
+    ConvertBenchmark.run(s, System.err).print(spec.commandLine().getOut());
     return 0;
   }
 }

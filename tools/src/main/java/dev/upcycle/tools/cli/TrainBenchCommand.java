@@ -1,11 +1,12 @@
 package dev.upcycle.tools.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.model.arch.BatchShape;
-import dev.upcycle.train.input.InputBenchmark;
+import dev.upcycle.tools.bench.BenchReport;
+import dev.upcycle.tools.bench.BenchResult;
+import dev.upcycle.tools.bench.InputBenchmark;
 import dev.upcycle.tools.bench.MatmulCeiling;
 import dev.upcycle.tools.bench.Timing;
-import dev.upcycle.train.step.TrainBenchmark;
+import dev.upcycle.tools.bench.TrainBenchmark;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -44,23 +45,18 @@ public final class TrainBenchCommand implements Callable<Integer> {
     }
     System.err.println("measuring the matmul ceiling ...");
     double ceiling = MatmulCeiling.measure(MatmulCeiling.DEFAULT_SIZE, false, new Timing(1, 5)).gflops();
-    ObjectNode doc = TrainBenchmark.run(cases, new TrainBenchmark.Options(warmup, steps), ceiling, System.err);
+    BenchReport report = TrainBenchmark.run(cases, new TrainBenchmark.Options(warmup, steps), ceiling, System.err);
     System.err.println("benchmarking the input pipeline (t5-small batch shape) ...");
     double batchesPerS = InputBenchmark.t5BatchesPerSecond(new BatchShape(8, 128, 32), 200);
-    ObjectNode input = ((com.fasterxml.jackson.databind.node.ArrayNode) doc.get("results")).addObject();
-    input.put("name", "input/t5_small_batches/noxla");
-    input.put("batches_per_s", Math.round(batchesPerS * 10) / 10.0);
+    report = report.withResult(BenchResult.untimed(BenchResult.name("input", "t5_small_batches", false))
+        .with("batches_per_s", batchesPerS));
     // the fastest step measured is the hardest rate for the input pipeline to keep up with
-    double fastest = 0;
-    for (var r : doc.get("results")) {
-      if (r.has("steps_per_s")) {
-        fastest = Math.max(fastest, r.get("steps_per_s").asDouble());
-      }
+    double fastestMs = report.results().stream().filter(r -> r.msPerStep() != null)
+        .mapToDouble(r -> r.msPerStep().median()).min().orElse(0);
+    if (fastestMs > 0) {
+      report = report.withRatio("input_over_step", batchesPerS * fastestMs / 1000);
     }
-    if (fastest > 0) {
-      ((ObjectNode) doc.get("ratios")).put("input_over_step", Math.round(batchesPerS / fastest * 10) / 10.0);
-    }
-    spec.commandLine().getOut().println(doc.toPrettyString());
+    report.print(spec.commandLine().getOut());
     return 0;
   }
 }

@@ -24,7 +24,7 @@ class BenchReportTest {
     Map<String, Double> ratios = new LinkedHashMap<>();
     ratios.put("xla_over_noxla", 0.92);
     ratios.put("moe_ec_over_dense_flop_adjusted", 1.04);
-    return new BenchReport("model", new MachineInfo(2, "17.0.15", "2.18.0", "cpu"), 400.0,
+    return new BenchReport("model", new MachineInfo(2, "17.0.15", "2.18.0", "cpu", false), 400.0,
         List.of(dense, copy), ratios);
   }
 
@@ -80,7 +80,7 @@ class BenchReportTest {
   @Test
   void rejectsMalformedNamesAndValues() {
     Timing.Stats s = new Timing.Stats(1, 1, 1);
-    MachineInfo m = new MachineInfo(1, "17", "2.18.0", "cpu");
+    MachineInfo m = new MachineInfo(1, "17", "2.18.0", "cpu", false);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> BenchResult.timed("mlp/dense", s));
     assertTrue(e.getMessage().contains("mlp/dense"), e.getMessage());
@@ -98,10 +98,44 @@ class BenchReportTest {
 
   @Test
   void machineInfoOfThisJvm() {
-    MachineInfo m = MachineInfo.cpu();
+    MachineInfo m = MachineInfo.detect();
     assertEquals(Runtime.getRuntime().availableProcessors(), m.cores());
     assertEquals(System.getProperty("java.version"), m.java());
     assertTrue(m.tensorflow().matches("\\d+\\.\\d+\\.\\d+.*"), m.tensorflow());
-    assertEquals("cpu", m.device());
+    assertEquals(SessionDevices.describe(), m.device(), "the device is the session's, not a literal");
+  }
+
+  @Test
+  void resultsCarryTheirOwnFiguresAfterTheStandardOnes() throws Exception {
+    BenchResult r = BenchResult.timed("train/dense/noxla", new Timing.Stats(10.0, 9.0, 11.0))
+        .with("steps_per_s", 100.0).with("child_heap", "2g");
+    BenchResult input = BenchResult.untimed("input/t5_small_batches/noxla").with("batches_per_s", 1234.5);
+    BenchReport report = new BenchReport("train", new MachineInfo(1, "17", "2.18.0", "gpu:0 (79.2 GiB)", true), 0,
+        List.of(r, input), Map.of());
+    JsonNode root = new ObjectMapper().readTree(report.toJson());
+    JsonNode first = root.get("results").get(0);
+    List<String> fields = new ArrayList<>();
+    first.fieldNames().forEachRemaining(fields::add);
+    assertEquals(List.of("name", "ms_per_step", "steps_per_s", "child_heap"), fields);
+    assertEquals("2g", first.get("child_heap").asText());
+    JsonNode second = root.get("results").get(1);
+    assertFalse(second.has("ms_per_step"), "an untimed result has no ms_per_step");
+    assertEquals(1234.5, second.get("batches_per_s").asDouble(), 0);
+    assertEquals("gpu:0 (79.2 GiB)", root.get("machine").get("device").asText());
+    assertTrue(root.get("machine").get("xla_cpu_jit_flag").asBoolean());
+    BenchReport back = BenchReport.fromJson(report.toJson());
+    assertEquals(1234.5, ((Number) back.results().get(1).figures().get("batches_per_s")).doubleValue(), 0);
+    assertEquals(report.withRatio("input_over_step", 2.0).ratios(), Map.of("input_over_step", 2.0));
+    assertEquals(3, report.withResult(r).results().size());
+  }
+
+  @Test
+  void rejectsBadFigures() {
+    BenchResult r = BenchResult.untimed("copy/plain/noxla");
+    assertThrows(IllegalArgumentException.class, () -> r.with("MbPerS", 1.0));
+    assertThrows(IllegalArgumentException.class, () -> r.with("gflops", 1.0), "a standard field is not a figure");
+    assertThrows(IllegalArgumentException.class, () -> r.with("mb_per_s", Double.NaN));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> r.withTokensPerStep(10));
+    assertTrue(e.getMessage().contains("copy/plain/noxla"), e.getMessage());
   }
 }

@@ -8,8 +8,8 @@ import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.RenamingReader;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
+import dev.upcycle.model.names.CanonicalNames;
 import dev.upcycle.provenance.Provenance;
-import dev.upcycle.train.optim.StateStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -174,7 +174,7 @@ public final class CheckpointManager {
       }
       for (String name : stored.keySet()) {
         if (!wanted.containsKey(name)) {
-          (name.startsWith("state/") ? ignored : unknown).add(name);
+          (CanonicalNames.isState(name) ? ignored : unknown).add(name);
         }
       }
       if (!missing.isEmpty() || !unknown.isEmpty()) {
@@ -215,7 +215,7 @@ public final class CheckpointManager {
 
   /** True for names of optimizer state (never required when initialising from a checkpoint). */
   public static boolean isOptimizerState(String name) {
-    return name.startsWith(StateStore.PARAM_STATES) || name.equals(StateStore.STEP);
+    return CanonicalNames.isSlot(name) || name.equals(CanonicalNames.STEP);
   }
 
   private static String preview(List<String> names) {

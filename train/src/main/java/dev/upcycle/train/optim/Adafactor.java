@@ -2,6 +2,7 @@ package dev.upcycle.train.optim;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.upcycle.model.names.CanonicalNames;
 import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;
@@ -128,8 +129,8 @@ public record Adafactor(
     if (axes != null) {
       int d0 = axes[0];
       int d1 = axes[1];
-      StateVariable<T> vr = state.create(StateStore.slotName(param, "v_row"), dtype, drop(shape, d0));
-      StateVariable<T> vc = state.create(StateStore.slotName(param, "v_col"), dtype, drop(shape, d1));
+      StateVariable<T> vr = state.create(CanonicalNames.slot(param, CanonicalNames.V_ROW), dtype, drop(shape, d0));
+      StateVariable<T> vc = state.create(CanonicalNames.slot(param, CanonicalNames.V_COL), dtype, drop(shape, d1));
       Operand<T> newVr = tf.math.add(tf.math.mul(decay, vr.value()), tf.math.mul(keep, tf.math.mean(gsq,
           tf.constant(d0))));
       Operand<T> newVc = tf.math.add(tf.math.mul(decay, vc.value()), tf.math.mul(keep, tf.math.mean(gsq,
@@ -143,7 +144,7 @@ public record Adafactor(
       ops.add(tf.assignVariableOp(vr.handle(), newVr));
       ops.add(tf.assignVariableOp(vc.handle(), newVc));
     } else {
-      StateVariable<T> v = state.create(StateStore.slotName(param, "v"), dtype, shape);
+      StateVariable<T> v = state.create(CanonicalNames.slot(param, CanonicalNames.V), dtype, shape);
       Operand<T> newV = tf.math.add(tf.math.mul(decay, v.value()), tf.math.mul(keep, gsq));
       u = tf.math.mul(g, tf.math.rsqrt(newV));
       ops.add(tf.assignVariableOp(v.handle(), newV));
@@ -161,7 +162,7 @@ public record Adafactor(
     }
     Operand<T> sub = tf.math.mul(rate, u);
     if (beta1 > 0) {
-      StateVariable<T> m = state.create(StateStore.slotName(param, "m"), dtype, shape);
+      StateVariable<T> m = state.create(CanonicalNames.slot(param, CanonicalNames.M), dtype, shape);
       sub = tf.math.add(tf.math.mul(Optimizer.constant(tf, beta1, dtype), m.value()),
           tf.math.mul(Optimizer.constant(tf, 1 - beta1, dtype), sub));
       ops.add(tf.assignVariableOp(m.handle(), sub));

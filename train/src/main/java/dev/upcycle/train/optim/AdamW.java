@@ -2,6 +2,7 @@ package dev.upcycle.train.optim;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.upcycle.model.names.CanonicalNames;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Op;
@@ -46,8 +47,8 @@ public record AdamW(double beta1, double beta2, double eps, double weightDecay) 
   public <T extends TFloating> List<Op> update(Ops tf, StateStore state, String param,
       Operand<? extends TType> handle, Operand<T> p, Operand<T> g, long[] shape, Operand<T> lr, Operand<T> count,
       Class<T> dtype) {
-    StateVariable<T> m = state.create(StateStore.slotName(param, "m"), dtype, shape);
-    StateVariable<T> v = state.create(StateStore.slotName(param, "v"), dtype, shape);
+    StateVariable<T> m = state.create(CanonicalNames.slot(param, CanonicalNames.M), dtype, shape);
+    StateVariable<T> v = state.create(CanonicalNames.slot(param, CanonicalNames.V), dtype, shape);
     Operand<T> one = Optimizer.constant(tf, 1, dtype);
     Operand<T> b1 = Optimizer.constant(tf, beta1, dtype);
     Operand<T> b2 = Optimizer.constant(tf, beta2, dtype);

@@ -5,6 +5,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.collect.ImmutableList;
 import dev.upcycle.model.graph.Fills;
+import dev.upcycle.model.names.CanonicalNames;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -26,21 +27,11 @@ import org.tensorflow.types.family.TType;
  */
 public final class StateStore {
 
-  /** Name of the step counter: an int32 scalar, the number of updates applied so far. */
-  public static final String STEP = "state/step";
-  /** Prefix of per-parameter slots. */
-  public static final String PARAM_STATES = "state/param_states/";
-
   private final Ops tf;
   private final Map<String, StateVariable<?>> variables = new LinkedHashMap<>();
 
   public StateStore(Ops tf) {
     this.tf = checkNotNull(tf, "ops");
-  }
-
-  /** The slot name for a parameter: {@code state/param_states/<param>/<slot>}. */
-  public static String slotName(String param, String slot) {
-    return PARAM_STATES + param + "/" + slot;
   }
 
   /** Creates a zero-initialised variable; a name may be created once. */
@@ -68,8 +59,8 @@ public final class StateStore {
   /** The step counter, created on first use (int32 scalar). */
   @SuppressWarnings("unchecked")
   public StateVariable<TInt32> step() {
-    StateVariable<?> v = variables.get(STEP);
-    return v != null ? (StateVariable<TInt32>) v : create(STEP, TInt32.class, new long[0]);
+    StateVariable<?> v = variables.get(CanonicalNames.STEP);
+    return v != null ? (StateVariable<TInt32>) v : create(CanonicalNames.STEP, TInt32.class, new long[0]);
   }
 
   /** Variables in creation order. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.upcycle.model.graph.Initializer;
 import dev.upcycle.model.graph.ModelVariable;
 import dev.upcycle.model.graph.VariableStore;
+import dev.upcycle.model.names.CanonicalNames;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -147,7 +148,7 @@ class OptimizerTest {
           if (st.vRow != null) {
             assertClose(st.vRow, slot(s, state, name, "v_row"), name + " v_row");
             assertClose(st.vCol, slot(s, state, name, "v_col"), name + " v_col");
-            assertTrue(!state.contains(StateStore.slotName(name, "v")));
+            assertTrue(!state.contains(CanonicalNames.slot(name, "v")));
           } else {
             assertClose(st.v, slot(s, state, name, "v"), name + " v");
           }
@@ -164,7 +165,7 @@ class OptimizerTest {
 
   @SuppressWarnings("unchecked")
   private static double[] slot(Session s, StateStore state, String param, String slot) {
-    return fetch(s, (Operand<TFloat64>) state.variable(StateStore.slotName(param, slot)).value());
+    return fetch(s, (Operand<TFloat64>) state.variable(CanonicalNames.slot(param, slot)).value());
   }
 
   private static double[] fetch(Session s, Operand<TFloat64> x) {

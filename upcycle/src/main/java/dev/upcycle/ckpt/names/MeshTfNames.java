@@ -1,5 +1,6 @@
 package dev.upcycle.ckpt.names;
 
+import dev.upcycle.model.names.CanonicalNames;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -49,14 +50,14 @@ public final class MeshTfNames {
 
   /** {Mesh-TF slot suffix, canonical slot name}. */
   private static final String[][] SLOTS = {
-      {"_slot_vr", "v_row"},
-      {"_slot_vc", "v_col"},
-      {"_slot_v", "v"},
+      {"_slot_vr", CanonicalNames.V_ROW},
+      {"_slot_vc", CanonicalNames.V_COL},
+      {"_slot_v", CanonicalNames.V},
   };
 
   /** {Mesh-TF regex, canonical target}: variables without slots. */
   private static final String[][] OTHERS = {
-      {"global_step", "state/step"},
+      {"global_step", CanonicalNames.STEP},
   };
 
   private static final NameMap MAP = build();
@@ -73,7 +74,7 @@ public final class MeshTfNames {
     for (String[] row : PARAMS) {
       rules.add(NameMap.Rule.map(row[0], row[1]));
       for (String[] slot : SLOTS) {
-        rules.add(NameMap.Rule.map(row[0] + slot[0], "state/param_states/" + row[1] + "/" + slot[1]));
+        rules.add(NameMap.Rule.map(row[0] + slot[0], CanonicalNames.slot(row[1], slot[1])));
       }
     }
     for (String[] row : OTHERS) {

@@ -1,5 +1,7 @@
 package dev.upcycle.ckpt.names;
 
+import dev.upcycle.model.names.CanonicalNames;
+
 /**
  * Names as {@link dev.upcycle.ckpt.t5x.T5xCheckpointReader} lists them ({@code target/...},
  * {@code state/...}) ↔ canonical names (no {@code target/} prefix; optimizer state keeps {@code
@@ -9,10 +11,10 @@ public final class T5xNames {
 
   private static final NameMap FROM_T5X = NameMap.of(
       NameMap.Rule.map("target/(.*)", "$1"),
-      NameMap.Rule.map("state/(.*)", "state/$1"));
+      NameMap.Rule.map("state/(.*)", CanonicalNames.STATE + "$1"));
 
   private static final NameMap TO_T5X = NameMap.of(
-      NameMap.Rule.map("state/(.*)", "state/$1"),
+      NameMap.Rule.map(CanonicalNames.STATE + "(.*)", "state/$1"),
       NameMap.Rule.map("(.*)", "target/$1"));
 
   private T5xNames() {}

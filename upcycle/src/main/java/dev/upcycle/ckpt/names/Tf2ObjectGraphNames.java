@@ -1,5 +1,7 @@
 package dev.upcycle.ckpt.names;
 
+import dev.upcycle.model.names.CanonicalNames;
+
 /**
  * TF2 object-graph checkpoints and SavedModel {@code variables/}: {@code <path>/.ATTRIBUTES/VARIABLE_VALUE}
  * → {@code <path>}; Keras optimizer slots {@code <path>/.OPTIMIZER_SLOT/<optimizer>/<slot>/.ATTRIBUTES/VARIABLE_VALUE}
@@ -12,7 +14,7 @@ public final class Tf2ObjectGraphNames {
       NameMap.Rule.drop("_CHECKPOINTABLE_OBJECT_GRAPH"),
       NameMap.Rule.drop("save_counter(/\\.ATTRIBUTES/VARIABLE_VALUE)?"),
       NameMap.Rule.map("(.+)/\\.OPTIMIZER_SLOT/[^/]+/([^/]+)/\\.ATTRIBUTES/VARIABLE_VALUE",
-          "state/param_states/$1/$2"),
+          CanonicalNames.slot("$1", "$2")),
       NameMap.Rule.map("(.+)/\\.ATTRIBUTES/VARIABLE_VALUE", "$1"));
 
   private Tf2ObjectGraphNames() {}

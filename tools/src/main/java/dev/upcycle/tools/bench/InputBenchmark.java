@@ -1,9 +1,11 @@
-package dev.upcycle.train.input;
+package dev.upcycle.tools.bench;
 
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.train.data.Compression;
 import dev.upcycle.train.data.ExampleCodec;
 import dev.upcycle.train.data.TfRecordWriter;
+import dev.upcycle.train.input.ExampleKind;
+import dev.upcycle.train.input.TfRecordBatchSource;
 import dev.upcycle.train.step.Batch;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package dev.upcycle.plan;
+package dev.upcycle.synthetic;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
@@ -7,6 +7,8 @@ import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
 import dev.upcycle.model.T5Config;
+import dev.upcycle.model.names.CanonicalNames;
+import dev.upcycle.plan.FloatCodec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -52,9 +54,10 @@ public final class SyntheticCheckpoint {
         for (String n : norms) {
           out.add(new TensorInfo(p + n + "/scale", dtype, new long[] {d}));
         }
-        out.add(new TensorInfo(p + "mlp/wi_0/kernel", dtype, new long[] {d, c.dFf()}));
-        out.add(new TensorInfo(p + "mlp/wi_1/kernel", dtype, new long[] {d, c.dFf()}));
-        out.add(new TensorInfo(p + "mlp/wo/kernel", dtype, new long[] {c.dFf(), d}));
+        String mlp = CanonicalNames.mlp(stack + "/layers_" + i);
+        out.add(new TensorInfo(mlp + "/wi_0/kernel", dtype, new long[] {d, c.dFf()}));
+        out.add(new TensorInfo(mlp + "/wi_1/kernel", dtype, new long[] {d, c.dFf()}));
+        out.add(new TensorInfo(mlp + "/wo/kernel", dtype, new long[] {c.dFf(), d}));
       }
       out.add(new TensorInfo(stack + "/" + stack + "_norm/scale", dtype, new long[] {d}));
     }
@@ -66,20 +69,20 @@ public final class SyntheticCheckpoint {
   public static List<TensorInfo> slots(List<TensorInfo> params, Slots slots) {
     List<TensorInfo> out = new ArrayList<>();
     for (TensorInfo p : params) {
-      String base = PlanBuilder.PARAM_STATES + p.name() + "/";
+      String n = p.name();
       long[] s = p.shape();
       switch (slots) {
         case NONE -> { }
         case ADAM -> {
-          out.add(new TensorInfo(base + "m", DType.FLOAT32, s));
-          out.add(new TensorInfo(base + "v", DType.FLOAT32, s));
+          out.add(new TensorInfo(CanonicalNames.slot(n, CanonicalNames.M), DType.FLOAT32, s));
+          out.add(new TensorInfo(CanonicalNames.slot(n, CanonicalNames.V), DType.FLOAT32, s));
         }
         case ADAFACTOR -> {
           if (s.length == 2) {
-            out.add(new TensorInfo(base + "v_row", DType.FLOAT32, new long[] {s[0]}));
-            out.add(new TensorInfo(base + "v_col", DType.FLOAT32, new long[] {s[1]}));
+            out.add(new TensorInfo(CanonicalNames.slot(n, CanonicalNames.V_ROW), DType.FLOAT32, new long[] {s[0]}));
+            out.add(new TensorInfo(CanonicalNames.slot(n, CanonicalNames.V_COL), DType.FLOAT32, new long[] {s[1]}));
           } else {
-            out.add(new TensorInfo(base + "v", DType.FLOAT32, s));
+            out.add(new TensorInfo(CanonicalNames.slot(n, CanonicalNames.V), DType.FLOAT32, s));
           }
         }
       }
@@ -105,7 +108,7 @@ public final class SyntheticCheckpoint {
         bytes += t.byteSize();
       }
       ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, step);
-      w.write(new RawTensor(new TensorInfo(PlanBuilder.STEP, DType.INT64, new long[0]), b));
+      w.write(new RawTensor(new TensorInfo(CanonicalNames.STEP, DType.INT64, new long[0]), b));
       w.commit();
     }
     return bytes + 8;
@@ -114,7 +117,7 @@ public final class SyntheticCheckpoint {
   /** A tensor of uniform values in ±0.05 (slots: in [0, 0.01)). */
   public static RawTensor random(TensorInfo t, SplittableRandom rnd) {
     int n = Math.toIntExact(t.numElements());
-    boolean slot = t.name().startsWith("state/");
+    boolean slot = CanonicalNames.isState(t.name());
     ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(t.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
     final int block = 1 << 16;
     double[] v = new double[Math.min(n, block)];

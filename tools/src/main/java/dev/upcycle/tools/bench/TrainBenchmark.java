@@ -1,19 +1,20 @@
-package dev.upcycle.train.step;
+package dev.upcycle.tools.bench;
 
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.Presets;
 import dev.upcycle.model.SparseLayout;
+import dev.upcycle.model.VitConfig;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.FlopCount;
-import dev.upcycle.model.graph.SessionConfigs;
 import dev.upcycle.train.optim.Adafactor;
 import dev.upcycle.train.optim.Schedule;
+import dev.upcycle.train.step.Batch;
+import dev.upcycle.train.step.SyntheticBatchSource;
+import dev.upcycle.train.step.TrainStep;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,17 +22,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.tensorflow.TensorFlow;
 import org.tensorflow.types.TFloat32;
 
 /**
  * The "train" benchmark (DESIGN.md §9): steps/s, tokens/s and achieved FLOP/s of whole train steps
  * (forward, backward, Adafactor update) for dense and MoE models with XLA on and off, against a
- * matmul ceiling the caller measured in the same run (`bench train` uses the tools module's MatmulCeiling). FLOPs
+ * matmul ceiling the caller measured in the same run ({@link MatmulCeiling}). FLOPs
  * come from {@link FlopCount#trainStep}; tokens are encoder tokens (batch × input length; ViT:
  * batch × patches). Each result also reports the graph build time and the first step's time
- * (graph optimisation and, with XLA, compilation), which the medians exclude. Prints one JSON
- * document; progress goes to the given stream.
+ * (graph optimisation and, with XLA, compilation), which the medians exclude. Returns one
+ * {@link BenchReport}; progress goes to the given stream.
  */
 public final class TrainBenchmark {
 
@@ -50,7 +50,7 @@ public final class TrainBenchmark {
     }
 
     public String name() {
-      return part + "/" + variant + "/" + (xla ? "xla" : "noxla");
+      return BenchResult.name(part, variant, xla);
     }
   }
 
@@ -91,49 +91,31 @@ public final class TrainBenchmark {
     return out;
   }
 
-  /** Runs every case and returns the JSON document. */
-  public static ObjectNode run(List<Case> cases, Options options, double ceilingGflops, PrintStream progress) {
-    ObjectMapper json = new ObjectMapper();
-    ObjectNode doc = json.createObjectNode();
-    doc.put("bench", "train");
-    ObjectNode machine = doc.putObject("machine");
-    machine.put("cores", Runtime.getRuntime().availableProcessors());
-    machine.put("java", System.getProperty("java.version"));
-    machine.put("tensorflow", TensorFlow.version());
-    machine.put("device", "cpu");
-    machine.put("xla_cpu_jit_flag", SessionConfigs.cpuJitEnabled());
+  /** Runs every case and returns the report. */
+  public static BenchReport run(List<Case> cases, Options options, double ceilingGflops, PrintStream progress) {
     checkArgument(ceilingGflops > 0, "ceilingGflops must be > 0, got %s", ceilingGflops);
-    double ceiling = ceilingGflops;
-    doc.put("ceiling_gflops", round(ceiling));
-    var results = doc.putArray("results");
+    MachineInfo machine = MachineInfo.detect();
+    List<BenchResult> results = new ArrayList<>();
     Map<String, Double> msByName = new LinkedHashMap<>();
     Map<String, Double> flopsByName = new LinkedHashMap<>();
     for (Case c : cases) {
       progress.println("benchmarking " + c.name() + " ...");
       double[] all = time(c, options);
-      double[] secs = Arrays.copyOfRange(all, 2, all.length);
-      double med = median(secs);
+      Timing.Stats ms = Timing.Stats.of(Arrays.stream(all, 2, all.length).map(sec -> sec * 1000).toArray());
       double flops = FlopCount.trainStep(c.spec(), c.shape().batch(), c.shape().inputLength(),
           c.shape().targetLength());
-      long tokens = c.spec().arch() instanceof dev.upcycle.model.VitConfig v ? (long) c.shape().batch()
-          * v.sequenceLength() : c.shape().tokens();
-      ObjectNode r = results.addObject();
-      r.put("name", c.name());
-      ObjectNode ms = r.putObject("ms_per_step");
-      ms.put("median", round(med * 1000));
-      ms.put("min", round(Arrays.stream(secs).min().orElseThrow() * 1000));
-      ms.put("max", round(Arrays.stream(secs).max().orElseThrow() * 1000));
-      r.put("steps_per_s", round(1 / med));
-      r.put("build_s", round(all[0]));
-      r.put("first_step_s", round(all[1]));
-      r.put("tokens_per_s", Math.round(tokens / med));
-      r.put("gflops", round(flops / med / 1e9));
-      r.put("fraction_of_ceiling", round(flops / med / 1e9 / ceiling));
-      msByName.put(c.name(), med);
+      long tokens = c.spec().arch() instanceof VitConfig v ? (long) c.shape().batch() * v.sequenceLength()
+          : c.shape().tokens();
+      results.add(BenchResult.timed(c.name(), ms).withTokensPerStep(tokens).withFlopsPerStep(flops, ceilingGflops)
+          .with("steps_per_s", 1000 / ms.median())
+          .with("build_s", all[0])
+          .with("first_step_s", all[1]));
+      msByName.put(c.name(), ms.median());
       flopsByName.put(c.name(), flops);
-      progress.printf(Locale.ROOT, "  %s: %.1f ms/step, %.1f GFLOP/s%n", c.name(), med * 1000, flops / med / 1e9);
+      progress.printf(Locale.ROOT, "  %s: %.1f ms/step, %.1f GFLOP/s%n", c.name(), ms.median(),
+          flops / (ms.median() / 1000) / 1e9);
     }
-    ObjectNode ratios = doc.putObject("ratios");
+    Map<String, Double> ratios = new LinkedHashMap<>();
     List<Double> xlaRatios = new ArrayList<>();
     for (Case c : cases) {
       String key = c.part().replace('-', '_');
@@ -141,21 +123,21 @@ public final class TrainBenchmark {
       if (!c.variant().equals("dense") && msByName.containsKey(base)) {
         String mode = c.xla() ? "" : "_noxla";
         double ratio = msByName.get(c.name()) / msByName.get(base);
-        ratios.put(key + "_moe_over_dense" + mode, round(ratio));
+        ratios.put(key + "_moe_over_dense" + mode, ratio);
         ratios.put(key + "_moe_over_dense_flop_adjusted" + mode,
-            round(ratio / (flopsByName.get(c.name()) / flopsByName.get(base))));
+            ratio / (flopsByName.get(c.name()) / flopsByName.get(base)));
       }
       String noXla = c.part() + "/" + c.variant() + "/noxla";
       if (c.xla() && msByName.containsKey(noXla)) {
         double ratio = msByName.get(c.name()) / msByName.get(noXla);
-        ratios.put(key + "_" + c.variant().replace('-', '_') + "_xla_over_noxla", round(ratio));
+        ratios.put(key + "_" + c.variant().replace('-', '_') + "_xla_over_noxla", ratio);
         xlaRatios.add(ratio);
       }
     }
     if (!xlaRatios.isEmpty()) {
-      ratios.put("xla_over_noxla", round(Math.exp(xlaRatios.stream().mapToDouble(Math::log).average().orElse(0))));
+      ratios.put("xla_over_noxla", Math.exp(xlaRatios.stream().mapToDouble(Math::log).average().orElse(0)));
     }
-    return doc;
+    return new BenchReport("train", machine, ceilingGflops, results, ratios);
   }
 
   /** [graph build s, first step s (graph optimisation, XLA compile), measured step s...]. */
@@ -187,13 +169,4 @@ public final class TrainBenchmark {
     }
   }
 
-  static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  }
-
-  private static double round(double v) {
-    return Math.round(v * 1000) / 1000.0;
-  }
 }

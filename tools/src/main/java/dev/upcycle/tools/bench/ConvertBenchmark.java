@@ -1,16 +1,19 @@
-package dev.upcycle.plan;
+package dev.upcycle.tools.bench;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.Folders;
 import dev.upcycle.model.Presets;
 import dev.upcycle.model.T5Config;
+import dev.upcycle.plan.ConvertJob;
+import dev.upcycle.plan.ConvertResult;
+import dev.upcycle.plan.ProgressListener;
+import dev.upcycle.plan.UpcycleOptions;
+import dev.upcycle.synthetic.SyntheticCheckpoint;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -21,7 +24,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -62,7 +67,7 @@ public final class ConvertBenchmark {
   }
 
   /** One conversion and the copy timed against it. */
-  private record Repeat(double convSeconds, long onDisk, long tensorBytes, double rssMb, double copySeconds,
+  record Repeat(double convSeconds, long onDisk, long tensorBytes, double rssMb, double copySeconds,
       long copied) {
     double convRate() {
       return onDisk / convSeconds;
@@ -77,13 +82,14 @@ public final class ConvertBenchmark {
     }
   }
 
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON = new ObjectMapper();
   private static final String CHILD = "--child";
 
   private ConvertBenchmark() {}
 
-  /** Runs the benchmark and returns the JSON document. */
-  public static ObjectNode run(Settings s, PrintStream progress) throws IOException, InterruptedException {
+  /** Runs the benchmark and returns its report. */
+  public static BenchReport run(Settings s, PrintStream progress) throws IOException, InterruptedException {
+    MachineInfo machine = MachineInfo.detect();
     T5Config config = ((T5Config) Presets.get("t5-base")).withLayers(s.layers(), s.layers());
     Path work = Files.createTempDirectory(s.workParent(), "convert-bench-");
     try {
@@ -132,7 +138,7 @@ public final class ConvertBenchmark {
             s.repeats(), rep.convRate() / 1e6, rep.copyRate() / 1e6, rep.ratio(), rep.rssMb());
         repeats.add(rep);
       }
-      return report(s, denseBytes, repeats);
+      return report(machine, s, denseBytes, repeats);
     } finally {
       if (!s.keep()) {
         Folders.deleteTree(work);
@@ -140,44 +146,35 @@ public final class ConvertBenchmark {
     }
   }
 
-  private static ObjectNode report(Settings s, long denseBytes, List<Repeat> repeats) {
-    ObjectNode root = JSON.createObjectNode();
-    root.put("bench", "convert");
-    ObjectNode machine = root.putObject("machine");
-    machine.put("cores", Runtime.getRuntime().availableProcessors());
-    machine.put("java", System.getProperty("java.version"));
-    machine.put("tensorflow", "2.18.0");
-    machine.put("device", "cpu");
-    ArrayNode results = root.putArray("results");
-    ObjectNode conv = results.addObject();
-    conv.put("name", "convert/e" + s.experts() + "/noxla");
-    conv.put("seconds", round(median(repeats.stream().mapToDouble(Repeat::convSeconds).toArray())));
-    conv.put("source_bytes", denseBytes);
-    conv.put("tensor_bytes_written", repeats.get(0).tensorBytes());
-    conv.put("bytes_on_disk", repeats.get(0).onDisk());
-    conv.put("mb_per_s", round(median(repeats.stream().mapToDouble(r -> r.convRate() / 1e6).toArray())));
+  static BenchReport report(MachineInfo machine, Settings s, long denseBytes, List<Repeat> repeats) {
     double peak = repeats.stream().mapToDouble(Repeat::rssMb).max().orElseThrow();
-    conv.put("peak_rss_mb", round(peak));
-    conv.put("child_heap", s.childHeap());
-    conv.put("layers_per_stack", s.layers());
-    conv.put("repeats", repeats.size());
-    ObjectNode cp = results.addObject();
-    cp.put("name", "copy/plain/noxla");
-    cp.put("seconds", round(median(repeats.stream().mapToDouble(Repeat::copySeconds).toArray())));
-    cp.put("bytes", repeats.get(0).copied());
-    cp.put("mb_per_s", round(median(repeats.stream().mapToDouble(r -> r.copyRate() / 1e6).toArray())));
-    ArrayNode each = root.putArray("repeats");
-    for (Repeat r : repeats) {
-      ObjectNode n = each.addObject();
-      n.put("convert_mb_per_s", round(r.convRate() / 1e6));
-      n.put("copy_mb_per_s", round(r.copyRate() / 1e6));
-      n.put("throughput_over_copy", round(r.ratio()));
-      n.put("peak_rss_mb", round(r.rssMb()));
+    List<BenchResult> results = new ArrayList<>();
+    results.add(BenchResult.untimed(BenchResult.name("convert", "e" + s.experts(), false))
+        .with("seconds", median(repeats.stream().mapToDouble(Repeat::convSeconds).toArray()))
+        .with("source_bytes", denseBytes)
+        .with("tensor_bytes_written", repeats.get(0).tensorBytes())
+        .with("bytes_on_disk", repeats.get(0).onDisk())
+        .with("mb_per_s", median(repeats.stream().mapToDouble(r -> r.convRate() / 1e6).toArray()))
+        .with("peak_rss_mb", peak)
+        .with("child_heap", s.childHeap())
+        .with("layers_per_stack", s.layers())
+        .with("repeats", repeats.size()));
+    results.add(BenchResult.untimed(BenchResult.name("copy", "plain", false))
+        .with("seconds", median(repeats.stream().mapToDouble(Repeat::copySeconds).toArray()))
+        .with("bytes", repeats.get(0).copied())
+        .with("mb_per_s", median(repeats.stream().mapToDouble(r -> r.copyRate() / 1e6).toArray())));
+    for (int i = 0; i < repeats.size(); i++) {
+      Repeat r = repeats.get(i);
+      results.add(BenchResult.untimed(BenchResult.name("repeat", String.valueOf(i + 1), false))
+          .with("convert_mb_per_s", r.convRate() / 1e6)
+          .with("copy_mb_per_s", r.copyRate() / 1e6)
+          .with("throughput_over_copy", r.ratio())
+          .with("peak_rss_mb", r.rssMb()));
     }
-    ObjectNode ratios = root.putObject("ratios");
-    ratios.put("throughput_over_copy", round(median(repeats.stream().mapToDouble(Repeat::ratio).toArray())));
-    ratios.put("peak_rss_mb", round(peak));
-    return root;
+    Map<String, Double> ratios = new LinkedHashMap<>();
+    ratios.put("throughput_over_copy", median(repeats.stream().mapToDouble(Repeat::ratio).toArray()));
+    ratios.put("peak_rss_mb", peak);
+    return new BenchReport("convert", machine, 0, results, ratios);
   }
 
   /**
@@ -212,11 +209,8 @@ public final class ConvertBenchmark {
     return copied;
   }
 
-  static double median(double[] values) {
-    double[] v = values.clone();
-    java.util.Arrays.sort(v);
-    int n = v.length;
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  private static double median(double[] values) {
+    return Timing.Stats.of(values).median();
   }
 
   private static JsonNode runChild(Path from, Path to, Settings s) throws IOException, InterruptedException {
@@ -276,39 +270,12 @@ public final class ConvertBenchmark {
     }
   }
 
-  private static double round(double v) {
-    return Math.round(v * 1000) / 1000.0;
-  }
-
-  /**
-   * {@code ConvertBenchmark [--experts 8] [--layers 12] [--repeats 3] [--dir /tmp] [--heap 2g] [--keep]}: prints the
-   * JSON document.
-   */
+  /** The child process of {@link #run}: {@code ConvertBenchmark --child FROM TO EXPERTS}; {@code bench convert} is the command. */
   public static void main(String[] args) throws Exception {
-    if (args.length > 0 && args[0].equals(CHILD)) {
-      child(args);
-      return;
+    if (args.length != 4 || !args[0].equals(CHILD)) {
+      throw new IllegalArgumentException("expected " + CHILD + " FROM TO EXPERTS (the child of `upcycle bench convert`,"
+          + " which is the command to run), got " + java.util.Arrays.toString(args));
     }
-    Settings d = Settings.defaults();
-    int experts = d.experts();
-    int layers = d.layers();
-    int repeats = d.repeats();
-    Path dir = d.workParent();
-    String heap = d.childHeap();
-    boolean keep = false;
-    for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--experts" -> experts = Integer.parseInt(args[++i]);
-        case "--layers" -> layers = Integer.parseInt(args[++i]);
-        case "--repeats" -> repeats = Integer.parseInt(args[++i]);
-        case "--dir" -> dir = Path.of(args[++i]);
-        case "--heap" -> heap = args[++i];
-        case "--keep" -> keep = true;
-        default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-            + "'; expected --experts N, --layers N, --repeats N, --dir PATH, --heap SIZE, --keep");
-      }
-    }
-    ObjectNode result = run(new Settings(experts, layers, repeats, dir, heap, keep), System.err);
-    System.out.println(JSON.writeValueAsString(result));
+    child(args);
   }
 }
