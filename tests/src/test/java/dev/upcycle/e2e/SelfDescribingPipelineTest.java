@@ -70,6 +70,20 @@ class SelfDescribingPipelineTest {
     assertEquals(moeSpec, served.parent().parent().spec().orElseThrow());
     assertEquals(Provenance.Kind.TRAIN, served.parent().parent().parent().kind(), "... <- the dense run");
 
+    // inspect tells the same story from the files alone
+    Cli inspect = Cli.run("inspect", base.resolve("1").toString());
+    assertEquals(0, inspect.code(), inspect.err());
+    assertTrue(inspect.out().contains("model spec: from provenance: ") && inspect.out().contains("moe.num_experts=2"),
+        inspect.out());
+    assertTrue(inspect.out().matches("(?s).*provenance: export .* <- train .* <- convert .* <- train .*"),
+        inspect.out());
+    Cli json = Cli.run("inspect", "--json", moe.toString());
+    assertEquals(0, json.code(), json.err());
+    JsonNode report = new ObjectMapper().readTree(json.out());
+    assertEquals("provenance", report.get("model_spec").get("from").asText());
+    assertEquals(2, report.get("model_spec").get("spec").get("moe").get("num_experts").asInt());
+    assertEquals("convert", report.get("provenance").get("kind").asText());
+
     Path request = tmp.resolve("request.json");
     Files.writeString(request, "{\"instances\": [" + instance(Presets.get(preset)) + "]}");
     Cli predict = Cli.run("predict", "--model", base.toString(), "--request", request.toString());

@@ -11,6 +11,9 @@ import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.RenamingReader;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.names.NameMap;
+import dev.upcycle.model.config.SpecConfig;
+import dev.upcycle.provenance.ArtifactSpec;
+import dev.upcycle.provenance.Provenance;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -26,7 +29,7 @@ import java.util.Optional;
  * is false. {@link #format()} gives text, {@link #toJson()} JSON.
  */
 public record InspectReport(CheckpointFormats.Detected detected, Architecture architecture, List<Entry> tensors,
-    long totalElements, long totalBytes) {
+    long totalElements, long totalBytes, ArtifactSpec spec) {
 
   /** One tensor. Bytes are -1 for strings. */
   public record Entry(String name, String dtype, long[] shape, long elements, long bytes) {
@@ -40,6 +43,7 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
   public InspectReport {
     checkNotNull(detected, "detected");
     checkNotNull(architecture, "architecture");
+    checkNotNull(spec, "spec");
     tensors = List.copyOf(tensors);
   }
 
@@ -51,8 +55,12 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
           t.numElements(), t.byteSize())).toList();
       long elements = infos.stream().mapToLong(TensorInfo::numElements).sum();
       long bytes = infos.stream().mapToLong(t -> Math.max(0, t.byteSize())).sum();
+      Optional<Provenance> provenance = Provenance.find(path);
+      ArtifactSpec spec = provenance.flatMap(Provenance::spec)
+          .map(s -> new ArtifactSpec(Optional.of(s), "provenance", SpecFacts.of(s), provenance, ""))
+          .orElseGet(() -> ArtifactSpec.fromTensors(infos, provenance));
       return new InspectReport(CheckpointFormats.detected(reader), ArchitectureDetector.detect(infos), entries,
-          elements, bytes);
+          elements, bytes, spec);
     }
   }
 
@@ -67,6 +75,8 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
     sb.append("source: ").append(detected.source()).append('\n');
     sb.append("format: ").append(detected.describe()).append('\n');
     sb.append("architecture: ").append(architecture.describe()).append('\n');
+    sb.append("model spec: ").append(spec.describe()).append('\n');
+    spec.provenance().ifPresent(p -> sb.append("provenance: ").append(chain(p)).append('\n'));
     int width = tensors.stream().mapToInt(e -> e.name().length()).max().orElse(10);
     for (Entry e : tensors) {
       sb.append(String.format(Locale.ROOT, "  %-" + width + "s  %-8s %-20s %14d bytes%n", e.name(), e.dtype(),
@@ -84,6 +94,22 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
           .append('\n');
     }
     detected.missingShards().forEach(f -> sb.append("  missing data shard: ").append(f).append('\n'));
+    return sb.toString();
+  }
+
+  /** {@code convert 2026-… (sparse-upcycling-tfjava 0.1.0) from /src [t5x] <- train … <- …}: the record and its parents. */
+  static String chain(Provenance p) {
+    StringBuilder sb = new StringBuilder();
+    for (Provenance q = p; q != null; q = q.parent()) {
+      if (q != p) {
+        sb.append(" <- ");
+      }
+      sb.append(q.kind().jsonName()).append(' ').append(q.created()).append(" (").append(q.tool().name()).append(' ')
+          .append(q.tool().version()).append(')');
+      if (q.source() != null) {
+        sb.append(" from ").append(q.source().path()).append(" [").append(q.source().format()).append(']');
+      }
+    }
     return sb.toString();
   }
 
@@ -108,6 +134,19 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
     arch.put("channels", architecture.channels());
     arch.put("classes", architecture.classes());
     arch.set("moe_layers", JSON.valueToTree(architecture.moeLayers()));
+    ObjectNode model = root.putObject("model_spec");
+    model.put("from", spec.spec().isPresent() ? spec.from() : null);
+    model.set("spec", spec.spec().map(s -> (com.fasterxml.jackson.databind.JsonNode) SpecConfig.of(s).toTree())
+        .orElse(null));
+    model.put("reason", spec.reason().isEmpty() ? null : spec.reason());
+    model.set("facts", JSON.valueToTree(spec.facts()));
+    root.set("provenance", spec.provenance().map(p -> {
+      try {
+        return JSON.readTree(p.toJson());
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot re-read a provenance record", e);
+      }
+    }).orElse(null));
     ArrayNode list = root.putArray("tensors");
     for (Entry e : tensors) {
       ObjectNode n = list.addObject();
