@@ -46,7 +46,7 @@ public final class Folders {
   }
 
   /** 12 random hex digits for staging folder names. */
-  public static String randomSuffix() {
+  static String randomSuffix() {
     byte[] b = new byte[6];
     RANDOM.nextBytes(b);
     return HexFormat.of().formatHex(b);
