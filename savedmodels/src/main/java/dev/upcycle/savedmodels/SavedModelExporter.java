@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.CheckpointReader;
@@ -30,7 +31,7 @@ import java.nio.ByteOrder;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -59,10 +60,10 @@ import org.tensorflow.proto.TensorShapeProto;
  *
  * <p>Checked before anything is written: every variable of the serving graph is in the checkpoint
  * with the same shape and a float dtype, and the checkpoint has no other model weight (optimizer
- * state {@code state/...} is left out). The version folder is assembled in a staging folder beside
- * it, loaded with TensorFlow's own SavedModel loader and run once (unless {@code verify} is off),
- * and renamed into place in one atomic step: {@code <base>/<version>} holds a complete SavedModel
- * or does not exist.
+ * state {@code state/...} is left out). The version folder is assembled in its {@link AtomicFolder}
+ * stage, loaded from there with TensorFlow's own SavedModel loader and run once (unless {@code
+ * verify} is off), and published by the stage's commit: {@code <base>/<version>} holds a complete
+ * SavedModel or does not exist (with overwrite, the old version stays until the new one replaces it).
  */
 public final class SavedModelExporter {
 
@@ -94,10 +95,7 @@ public final class SavedModelExporter {
     checkNotNull(log, "log");
     Instant start = Instant.now();
     Path versionDir = base.toAbsolutePath().normalize().resolve(Long.toString(options.version()));
-    if (Files.exists(versionDir) && !options.overwrite()) {
-      throw new FileAlreadyExistsException(versionDir.toString(), null,
-          "version folder already exists; pass overwrite (or another version) to replace it");
-    }
+    AtomicFolder.checkTarget(versionDir, options.overwrite());
     log.accept("building the serving graph (" + spec.arch().getClass().getSimpleName() + ", batch " + options.batch()
         + ")");
     try (ServingGraph serving = ServingGraph.build(spec, options.batch(), options.length(), options.targetLength());
@@ -107,12 +105,8 @@ public final class SavedModelExporter {
       checkWeights(prefix, reader, vars);
       SaverDef saver = VariableSaver.addTo(Ops.create(serving.graph), serving.store);
 
-      Files.createDirectories(versionDir.getParent());
-      Path staging = Files.createDirectory(versionDir.resolveSibling(
-          "." + versionDir.getFileName() + ".export-" + Folders.randomSuffix()));
-      try {
-        Path out = staging.resolve("out");
-        Files.createDirectory(out);
+      try (AtomicFolder stage = AtomicFolder.stage(versionDir, options.overwrite())) {
+        Path out = stage.path();
         long bytes = writeVariables(reader, vars, out, log);
         writeSavedModel(serving, saver, out.resolve("saved_model.pb"));
         writeProvenance(out, spec, reader, options, config, serving);
@@ -122,11 +116,9 @@ public final class SavedModelExporter {
           ExportVerifier.verify(out, spec, options.batch(), options.length(), options.targetLength());
           verified = true;
         }
-        publish(staging, out, versionDir);
+        stage.commit();
         log.accept("exported " + vars.size() + " variables to " + versionDir);
         return new ExportResult(versionDir, vars.size(), bytes, verified, Duration.between(start, Instant.now()));
-      } finally {
-        Folders.deleteTree(staging);
       }
     }
   }
@@ -165,7 +157,8 @@ public final class SavedModelExporter {
       List<ModelVariable<T>> vars, Path out, Consumer<String> log) throws IOException {
     long bytes = 0;
     int done = 0;
-    try (TfBundleWriter writer = TfBundleWriter.create(out.resolve("variables").resolve("variables"), false)) {
+    Path folder = Files.createDirectory(out.resolve("variables"));
+    try (TfBundleWriter writer = TfBundleWriter.create(folder.resolve("variables"))) {
       for (ModelVariable<T> v : vars) {
         RawTensor t = asFloat32(reader.read(v.name()));
         writer.write(t);
@@ -178,7 +171,7 @@ public final class SavedModelExporter {
       writer.commit();
     }
     // a SavedModel's variables folder holds only the bundle
-    Files.deleteIfExists(out.resolve("variables").resolve(TfBundleWriter.STATE_FILE_NAME));
+    Files.deleteIfExists(folder.resolve(TfBundleWriter.STATE_FILE_NAME));
     return bytes;
   }
 
@@ -208,7 +201,7 @@ public final class SavedModelExporter {
       meta.putSignatureDef(e.getKey(), sig.build());
     }
     SavedModel model = SavedModel.newBuilder().setSavedModelSchemaVersion(1).addMetaGraphs(meta).build();
-    Folders.writeAtomically(file, model.toByteArray());
+    Files.write(file, model.toByteArray(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
   }
 
   private static org.tensorflow.proto.TensorInfo tensorInfo(Operand<?> op) {
@@ -253,13 +246,6 @@ public final class SavedModelExporter {
         Provenance.find(reader.source()).orElse(null));
     Path dir = Files.createDirectories(out.resolve(Provenance.SAVED_MODEL_FILE).getParent());
     record.withOutputsOf(out).writeTo(dir);
-  }
-
-  private static void publish(Path staging, Path out, Path versionDir) throws IOException {
-    if (Files.exists(versionDir)) {
-      Files.move(versionDir, staging.resolve("old"), StandardCopyOption.ATOMIC_MOVE);
-    }
-    Files.move(out, versionDir, StandardCopyOption.ATOMIC_MOVE);
   }
 
   private static String preview(List<String> names) {

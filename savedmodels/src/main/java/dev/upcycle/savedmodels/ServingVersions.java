@@ -1,5 +1,6 @@
 package dev.upcycle.savedmodels;
 
+import dev.upcycle.ckpt.AtomicFolder;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,8 +18,8 @@ public final class ServingVersions {
   /**
    * {@code dir} when it holds {@code saved_model.pb} (a version folder such as {@code BASE/1}), else
    * the version folder of {@code dir} (a model base) with the highest number that holds one, as TF
-   * Serving's default version policy picks it. Folders whose name is not a number (such as an
-   * export's staging folder) are ignored.
+   * Serving's default version policy picks it. Stages of {@link AtomicFolder} (an export being
+   * written) and folders whose name is not a number are ignored.
    *
    * @throws FileNotFoundException when neither is there
    */
@@ -31,7 +32,8 @@ public final class ServingVersions {
     }
     Optional<Path> latest;
     try (Stream<Path> children = Files.list(dir)) {
-      latest = children.filter(p -> version(p) >= 0 && Files.isRegularFile(p.resolve(SAVED_MODEL)))
+      latest = children.filter(p -> !AtomicFolder.isStage(p) && version(p) >= 0
+              && Files.isRegularFile(p.resolve(SAVED_MODEL)))
           .max((a, b) -> Long.compare(version(a), version(b)));
     }
     return latest.orElseThrow(() -> new FileNotFoundException("no SavedModel in " + dir + ": expected "

@@ -13,6 +13,7 @@ import dev.upcycle.model.Presets;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -63,7 +64,7 @@ class LmExportTest {
     float[][][] logits = new float[BATCH][LENGTH][LM.vocabSize()];
     try (ModelGraph<TFloat32> g = ModelGraph.build(MOE, new BatchShape(BATCH, LENGTH, LENGTH), TFloat32.class, false,
         8, false, false).initialize();
-        TfBundleWriter w = TfBundleWriter.create(ckpt, false);
+        TfBundleWriter w = TfBundleWriter.create(Files.createDirectories(ckpt.getParent()).resolve(ckpt.getFileName()));
         TInt32 in = TInt32.tensorOf(StdArrays.ndCopyOf(inputs));
         TInt32 tg = TInt32.tensorOf(StdArrays.ndCopyOf(valid));
         Result r = g.session.runner().feed(g.inputs.inputs(), in).feed(g.inputs.targets(), tg)

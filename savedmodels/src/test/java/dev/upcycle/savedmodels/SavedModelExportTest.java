@@ -60,7 +60,7 @@ class SavedModelExportTest {
   private static float[][] checkpoint(ModelSpec spec, Path prefix, Tensor images) throws Exception {
     try (ModelGraph<TFloat32> g = ModelGraph.build(spec, new BatchShape(BATCH, 1, 1), TFloat32.class, false, 5, false,
         false).initialize();
-        TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+        TfBundleWriter w = TfBundleWriter.create(Files.createDirectories(prefix.getParent()).resolve(prefix.getFileName()))) {
       for (RawTensor t : GraphWeights.of(g)) {
         w.write(t);
         if (t.name().equals("head/kernel")) {
@@ -224,7 +224,7 @@ class SavedModelExportTest {
     // a checkpoint lacking one weight
     Path partial = tmp.resolve("partial");
     try (TfBundleReader r = TfBundleReader.open(ckpt); TfBundleWriter w = TfBundleWriter.create(
-        partial.resolve("model.ckpt-3"), false)) {
+        Files.createDirectories(partial).resolve("model.ckpt-3"))) {
       for (TensorInfo t : r.tensors()) {
         if (!t.name().equals("encoder/encoder_norm/scale")) {
           w.write(r.read(t.name()));

@@ -14,6 +14,7 @@ import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -66,7 +67,7 @@ class T5ExportTest {
     double[] expectedScore = new double[BATCH];
     try (ModelGraph<TFloat32> g = ModelGraph.build(MOE, new BatchShape(BATCH, IN, TGT), TFloat32.class, false, 4, false,
         false).initialize();
-        TfBundleWriter w = TfBundleWriter.create(ckpt, false);
+        TfBundleWriter w = TfBundleWriter.create(Files.createDirectories(ckpt.getParent()).resolve(ckpt.getFileName()));
         TInt32 enc = TInt32.tensorOf(StdArrays.ndCopyOf(inputs))) {
       for (RawTensor t : GraphWeights.of(g)) {
         w.write(t);

@@ -3,8 +3,9 @@ package dev.upcycle.ckpt;
 import java.io.IOException;
 
 /**
- * Writes tensors one at a time into a temporary location beside the target; {@link #commit} makes
- * the checkpoint appear atomically (rename), {@link #close} without commit removes everything.
+ * Writes tensors one at a time into the folder it was given; {@link #commit} finishes the
+ * checkpoint's files there. Making the folder appear atomically, and removing it when the writer
+ * fails or is closed without commit, is the job of the caller's {@link AtomicFolder} stage.
  */
 public interface CheckpointWriter extends AutoCloseable {
 
@@ -28,10 +29,10 @@ public interface CheckpointWriter extends AutoCloseable {
     write(new RawTensor(target, all));
   }
 
-  /** Finishes the files and renames the result into place. */
+  /** Finishes the files (index, metadata); the folder's own commit publishes them. */
   void commit() throws IOException;
 
-  /** Deletes whatever was written unless {@link #commit} succeeded. */
+  /** Lets go of open files; what was written stays for the stage to publish or remove. */
   @Override
   void close() throws IOException;
 }

@@ -13,7 +13,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** The file chores of atomic writers: removing a staging tree, naming one uniquely, writing a small file whole. */
+/** File chores: removing a tree, naming a stage uniquely ({@link AtomicFolder}), writing a small file whole. */
 public final class Folders {
 
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -46,7 +46,7 @@ public final class Folders {
   }
 
   /** 12 random hex digits for staging folder names. */
-  public static String randomSuffix() {
+  static String randomSuffix() {
     byte[] b = new byte[6];
     RANDOM.nextBytes(b);
     return HexFormat.of().formatHex(b);

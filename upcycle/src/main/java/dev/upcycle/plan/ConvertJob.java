@@ -6,6 +6,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.CheckpointWriter;
 import dev.upcycle.ckpt.DType;
@@ -25,18 +26,12 @@ import dev.upcycle.provenance.Sources;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Converts a dense checkpoint into an MoE checkpoint on disk, streaming one tensor at a time: open
@@ -44,28 +39,22 @@ import java.util.stream.Stream;
  * is written when the check fails or on a dry run), then read each source tensor, make its target
  * ({@link ExpertTensors}) and hand it to the writer.
  *
- * <p><b>Atomic output.</b> Everything goes to a staging folder beside {@code to},
- * {@code .<name>.convert-<pid>-<random>/}: the writer commits {@code out/} there (a TF bundle
- * {@code out/model.ckpt-<step>.*} + {@code checkpoint} state file, or T5X {@code
- * out/checkpoint_<step>/}), {@code provenance.json} is written into {@code out/}, and {@code out}
- * is renamed to {@code to} in one atomic move; the staging folder is then removed. Any error
- * removes it too, so {@code to} either holds the complete result or does not exist. A process
- * killed outright (kill -9) leaves its staging folder behind: the next run for the same {@code to}
- * removes staging folders whose process is no longer alive.
- *
- * <p>An existing {@code to} without {@code overwrite} is an error before any work. With it, the
- * old folder is moved into the staging folder, the new one moved into place, then the old one
- * deleted.
+ * <p><b>Atomic output.</b> {@code to} is published with {@link AtomicFolder}: the writer fills its
+ * stage (a TF bundle {@code model.ckpt-<step>.*} + {@code checkpoint} state file, or T5X {@code
+ * checkpoint_<step>/}), {@code provenance.json} is written beside, and the stage is fsynced and
+ * renamed onto {@code to}. Any error removes the stage, so {@code to} either holds the complete
+ * result or does not exist; a stage left by a killed run is removed by the next run for the same
+ * {@code to}. An existing {@code to} without {@code overwrite} is an error before any work; with
+ * it, the old folder is replaced in the same atomic way.
  */
 public final class ConvertJob {
 
   /** The provenance file written into the output folder. */
   public static final String PROVENANCE_FILE = Provenance.FILE;
 
-  private static final Pattern STAGING = Pattern.compile("\\.(.+)\\.convert-(\\d+)-[0-9a-f]+");
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  /** Opens the writer that produces {@code folder} (which does not exist yet) on commit. */
+  /** Opens the writer that writes into {@code folder} (the output's stage: it exists and is empty). */
   @FunctionalInterface
   public interface WriterFactory {
     CheckpointWriter open(Path folder, long step, UpcycleOptions.OutputFormat format) throws IOException;
@@ -73,8 +62,9 @@ public final class ConvertJob {
 
   /** TF: {@code TfBundleWriter} with prefix {@code folder/model.ckpt-<step>}; T5X: {@code folder/checkpoint_<step>}. */
   public static final WriterFactory DEFAULT_WRITERS = (folder, step, format) -> switch (format) {
-    case TF -> TfBundleWriter.create(folder.resolve("model.ckpt-" + step), false);
-    case T5X -> new T5xNamingWriter(T5xCheckpointWriter.create(T5xCheckpointWriter.checkpointDir(folder, step), false));
+    case TF -> TfBundleWriter.create(folder.resolve("model.ckpt-" + step));
+    case T5X -> new T5xNamingWriter(T5xCheckpointWriter.create(
+        Files.createDirectory(T5xCheckpointWriter.checkpointDir(folder, step))));
   };
 
   private final WriterFactory writers;
@@ -109,9 +99,8 @@ public final class ConvertJob {
         to);
     checkArgument(!from.toAbsolutePath().normalize().startsWith(target),
         "output %s would contain or replace the source %s", to, from);
-    if (!dryRun && Files.exists(target) && !overwrite) {
-      throw new FileAlreadyExistsException(target.toString(), null,
-          "output folder already exists; pass overwrite to replace it and everything in it");
+    if (!dryRun) {
+      AtomicFolder.checkTarget(target, overwrite);
     }
     try (RenamingReader reader = CheckpointFormats.open(from, userMap)) {
       UpcyclePlan plan = PlanBuilder.build(reader, options);
@@ -122,24 +111,18 @@ public final class ConvertJob {
       if (dryRun) {
         return new ConvertResult(plan, report, false, null, step, 0, 0, 0, Duration.between(start, Instant.now()));
       }
-      Files.createDirectories(target.getParent());
-      removeStaleStaging(target);
-      Path staging = Files.createDirectory(target.resolveSibling(
-          "." + target.getFileName() + ".convert-" + ProcessHandle.current().pid() + "-" + Folders.randomSuffix()));
-      try {
-        Path out = staging.resolve("out");
+      try (AtomicFolder stage = AtomicFolder.stage(target, overwrite)) {
+        Path out = stage.path();
         PlanExecutor.Result done;
         try (CheckpointWriter writer = writers.open(out, step, options.outputFormat())) {
           done = PlanExecutor.run(plan, reader, writer, progress);
           writer.commit();
         }
         writeProvenance(out, reader, plan, report, step);
-        publish(staging, out, target, overwrite);
+        stage.commit();
         progress.committed(target);
         return new ConvertResult(plan, report, true, target, step, done.tensorsWritten(), done.bytesWritten(),
             done.bytesRead(), Duration.between(start, Instant.now()));
-      } finally {
-        Folders.deleteTree(staging);
       }
     }
   }
@@ -156,25 +139,6 @@ public final class ConvertJob {
     }
     ByteBuffer b = reader.read(t.name()).data().order(ByteOrder.LITTLE_ENDIAN);
     return t.dtype() == DType.INT32 ? b.getInt(0) : b.getLong(0);
-  }
-
-  private static void publish(Path staging, Path out, Path target, boolean overwrite) throws IOException {
-    syncDir(out);
-    if (!Files.exists(target)) {
-      Files.move(out, target, StandardCopyOption.ATOMIC_MOVE);
-      return;
-    }
-    if (!overwrite) {
-      throw new FileAlreadyExistsException(target.toString(), null, "output folder appeared while converting");
-    }
-    Path old = staging.resolve("old");
-    Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-    try {
-      Files.move(out, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
-      throw e;
-    }
   }
 
   private static void writeProvenance(Path out, RenamingReader reader, UpcyclePlan plan, PlanReport report, long step)
@@ -237,42 +201,6 @@ public final class ConvertJob {
    * @param parent the source's provenance
    */
   public record OutputSpec(Optional<ModelSpec> spec, String reason, Optional<Provenance> parent) {}
-
-  /** Removes {@code .<name>.convert-<pid>-*} folders beside {@code target} whose process has ended. */
-  static int removeStaleStaging(Path target) throws IOException {
-    Path parent = target.getParent();
-    if (!Files.isDirectory(parent)) {
-      return 0;
-    }
-    int removed = 0;
-    try (Stream<Path> siblings = Files.list(parent)) {
-      for (Path p : (Iterable<Path>) siblings::iterator) {
-        Matcher m = STAGING.matcher(p.getFileName().toString());
-        if (!m.matches() || !m.group(1).equals(target.getFileName().toString()) || !Files.isDirectory(p)) {
-          continue;
-        }
-        long pid = Long.parseLong(m.group(2));
-        if (pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-          continue; // a live conversion (maybe a concurrent job of this process) owns it
-        }
-        Folders.deleteTree(p);
-        removed++;
-      }
-    }
-    return removed;
-  }
-
-  private static void syncDir(Path dir) throws IOException {
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path p : (Iterable<Path>) files::iterator) {
-        if (Files.isRegularFile(p)) {
-          try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-            ch.force(true);
-          }
-        }
-      }
-    }
-  }
 
   /** Renames canonical names to T5X's ({@code target/...}, {@code state/...}) on the way in. */
   private record T5xNamingWriter(T5xCheckpointWriter inner) implements CheckpointWriter {

@@ -2,6 +2,7 @@ package dev.upcycle.synthetic;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
@@ -102,7 +103,8 @@ public final class SyntheticCheckpoint {
     all.addAll(slots(params, slots));
     long bytes = 0;
     SplittableRandom rnd = new SplittableRandom(seed);
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+    try (AtomicFolder folder = AtomicFolder.stage(prefix.toAbsolutePath().getParent(), false);
+        TfBundleWriter w = TfBundleWriter.create(folder.path().resolve(prefix.getFileName()))) {
       for (TensorInfo t : all) {
         w.write(random(t, rnd));
         bytes += t.byteSize();
@@ -110,6 +112,7 @@ public final class SyntheticCheckpoint {
       ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, step);
       w.write(new RawTensor(new TensorInfo(CanonicalNames.STEP, DType.INT64, new long[0]), b));
       w.commit();
+      folder.commit();
     }
     return bytes + 8;
   }

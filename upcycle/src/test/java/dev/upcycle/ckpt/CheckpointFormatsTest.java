@@ -45,7 +45,7 @@ class CheckpointFormatsTest {
       infos.add(bf16(p + "rms_norm/scale", 8));
       infos.add(new TensorInfo(p + "DenseReluDense/wo/kernel_slot_vr", DType.FLOAT32, new long[] {16}));
     }
-    try (TfBundleWriter w = TfBundleWriter.create(dir.resolve("model.ckpt-1000"), false)) {
+    try (TfBundleWriter w = TfBundleWriter.create(Files.createDirectories(dir).resolve("model.ckpt-1000"))) {
       for (TensorInfo t : infos) {
         w.write(SyntheticCheckpoint.random(t, rnd));
       }

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * kill -9 in the middle of a conversion leaves nothing at the output path. The killed process's
- * staging folder stays beside it (nothing can run at kill -9); the next conversion to the same
+ * stage ({@link dev.upcycle.ckpt.AtomicFolder}) stays beside it (nothing can run at kill -9); the next conversion to the same
  * output removes it because its process is gone.
  */
 class KillDuringConvertTest {
@@ -63,13 +63,13 @@ class KillDuringConvertTest {
     assertTrue(total > 20, "killed mid-way: 5 of " + total);
     assertFalse(Files.exists(to), "nothing at the output path after kill -9");
     List<String> left = siblings();
-    assertEquals(2, left.size(), "dense + the killed job's staging folder: " + left);
-    assertTrue(left.get(0).startsWith(".moe.convert-" + p.pid() + "-"), left.toString());
+    assertEquals(2, left.size(), "dense + the killed job's stage: " + left);
+    assertTrue(left.get(0).startsWith(".moe.stage-" + p.pid() + "-"), left.toString());
 
     ConvertResult r = ConvertJob.run(from, to, UpcycleOptions.defaults(2), Optional.empty(), false, false,
         ProgressListener.NONE);
     assertTrue(r.written());
-    assertEquals(List.of("dense", "moe"), siblings(), "the stale staging folder was removed");
+    assertEquals(List.of("dense", "moe"), siblings(), "the stale stage was removed");
     try (var reader = TfBundleReader.open(to)) {
       assertEquals(3, reader.read("state/step").data().getLong(0));
     }

@@ -1,5 +1,6 @@
 package dev.upcycle.plan;
 
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointReader;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
@@ -39,9 +40,10 @@ final class ModelCheckpoints {
     return out;
   }
 
-  /** Writes the variables (and {@code extra}) as the bundle {@code prefix}. */
+  /** Writes the variables (and {@code extra}) as the bundle {@code prefix}, its folder published atomically. */
   static void save(ModelGraph<TFloat32> g, Path prefix, List<RawTensor> extra) throws IOException {
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+    try (AtomicFolder out = AtomicFolder.stage(prefix.toAbsolutePath().getParent(), false);
+        TfBundleWriter w = TfBundleWriter.create(out.path().resolve(prefix.getFileName()))) {
       for (RawTensor t : variables(g)) {
         w.write(t);
       }
@@ -49,6 +51,7 @@ final class ModelCheckpoints {
         w.write(t);
       }
       w.commit();
+      out.commit();
     }
   }
 

@@ -63,7 +63,7 @@ class T5xAdafactorLayoutTest {
   }
 
   private static Path writeTf(Path folder, List<RawTensor> tensors) throws Exception {
-    try (TfBundleWriter w = TfBundleWriter.create(folder.resolve("model.ckpt-" + STEP), false)) {
+    try (TfBundleWriter w = TfBundleWriter.create(Files.createDirectories(folder).resolve("model.ckpt-" + STEP))) {
       for (RawTensor t : tensors) {
         w.write(t);
       }
@@ -167,7 +167,7 @@ class T5xAdafactorLayoutTest {
     List<RawTensor> tensors = dense(momentum);
     Path fromTf = writeTf(tmp.resolve("dense-tf"), tensors);
     Path fromT5x = T5xCheckpointWriter.checkpointDir(tmp.resolve("dense-t5x"), STEP);
-    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(fromT5x, false)) {
+    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(Files.createDirectories(fromT5x))) {
       for (RawTensor t : tensors) {
         w.write(t.withName(T5xNames.toT5x().apply(t.name()).orElseThrow()));
       }

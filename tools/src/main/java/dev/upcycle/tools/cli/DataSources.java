@@ -3,6 +3,7 @@ package dev.upcycle.tools.cli;
 import dev.upcycle.model.LmConfig;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.VitConfig;
+import dev.upcycle.provenance.Provenance;
 import dev.upcycle.train.config.TrainConfig;
 import dev.upcycle.train.input.ExampleKind;
 import dev.upcycle.train.input.TfRecordBatchSource;
@@ -47,13 +48,17 @@ final class DataSources {
     return new TfRecordBatchSource(shuffle ? o : o.withShuffleBuffer(1));
   }
 
-  /** Files as given, folders expanded to their regular files (sorted). */
+  /**
+   * Files as given, folders (a {@code data tokenize} or {@code data images} output) expanded to
+   * their regular files (sorted), without hidden files and their {@code provenance.json}.
+   */
   static List<Path> expand(List<Path> paths) throws IOException {
     List<Path> out = new ArrayList<>();
     for (Path p : paths) {
       if (Files.isDirectory(p)) {
         try (Stream<Path> s = Files.list(p)) {
-          s.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith(".")).sorted()
+          s.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith("."))
+              .filter(f -> !f.getFileName().toString().equals(Provenance.FILE)).sorted()
               .forEach(out::add);
         }
       } else if (Files.isRegularFile(p)) {

@@ -9,8 +9,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code upcycle data images}: IDX image + label files → a TFRecord of image Examples. */
-@Command(name = "images", description = "Convert IDX image/label files (e.g. Debian's dataset-fashion-mnist) into a TFRecord.")
+/** {@code upcycle data images}: IDX image + label files → a folder with a TFRecord of image Examples and its provenance. */
+@Command(name = "images", description = "Convert IDX image/label files (e.g. Debian's dataset-fashion-mnist) into a folder"
+    + " holding a TFRecord and provenance.json.")
 public final class ImagesCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -24,7 +25,9 @@ public final class ImagesCommand implements Callable<Integer> {
   @Option(names = "--labels", required = true, paramLabel = "LABELS", description = "IDX labels file (plain or .gz).")
   Path labels;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE", description = "Output TFRecord file (written atomically).")
+  @Option(names = "--out", required = true, paramLabel = "DIR",
+      description = "Output folder (must not exist; appears atomically) for the TFRecord and provenance.json;"
+          + " pass it to train --data.")
   Path out;
 
   @Option(names = "--gzip", description = "Write a GZIP-compressed TFRecord.")
@@ -32,8 +35,8 @@ public final class ImagesCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    long n = IdxImages.toTfRecord(images, labels, out, gzip ? Compression.GZIP : Compression.NONE);
-    spec.commandLine().getOut().printf("wrote %d examples to %s%n", n, out);
+    IdxImages.Output o = IdxImages.toTfRecordFolder(images, labels, out, gzip ? Compression.GZIP : Compression.NONE);
+    spec.commandLine().getOut().printf("wrote %d examples to %s%n", o.examples(), o.records());
     return 0;
   }
 }

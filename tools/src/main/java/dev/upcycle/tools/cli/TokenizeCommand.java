@@ -2,7 +2,6 @@ package dev.upcycle.tools.cli;
 
 import dev.upcycle.train.data.Compression;
 import dev.upcycle.train.data.TokenizeJob;
-import dev.upcycle.train.text.SentencePieceModel;
 import dev.upcycle.tools.progress.Progress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +27,7 @@ public final class TokenizeCommand implements Callable<Integer> {
   @Option(names = "--in", required = true, arity = "1..*", paramLabel = "TEXT", description = "Text files; one document per line.")
   List<Path> in;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (must not exist; appears atomically).")
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (must not exist; appears atomically) for the TFRecord shards and provenance.json.")
   Path out;
 
   @Option(names = "--pack", defaultValue = "512", paramLabel = "N",
@@ -53,7 +52,6 @@ public final class TokenizeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    SentencePieceModel model = SentencePieceModel.load(spm);
     long total = 0;
     for (Path p : in) {
       total += Files.size(p);
@@ -63,15 +61,14 @@ public final class TokenizeCommand implements Callable<Integer> {
     TokenizeJob.Result r;
     try (Progress progress = Progress.start("tokenize", total / 1024, "KiB")) {
       long[] done = {0};
-      r = TokenizeJob.tokenize(model, in, out, options, (read, all, examples) -> {
+      r = TokenizeJob.tokenize(spm, in, out, options, (read, all, examples) -> {
         progress.advance(read / 1024 - done[0]);
         done[0] = read / 1024;
       });
     }
     spec.commandLine().getOut().printf("wrote %d examples (%d documents, %d tokens) in %d shard(s) to %s;"
         + " inputs length %d, targets length %d; model vocabulary %d%n", r.examples(), r.documents(), r.tokens(),
-        r.shards().size(), r.outDir(), r.inputsLength(), r.targetsLength(),
-        model.vocabSize() + (spanCorruption ? extraIds : 0));
+        r.shards().size(), r.outDir(), r.inputsLength(), r.targetsLength(), r.vocabSize());
     return 0;
   }
 }

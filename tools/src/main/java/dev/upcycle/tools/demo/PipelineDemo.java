@@ -73,13 +73,16 @@ public final class PipelineDemo {
     FashionMnist.Files4 data = FashionMnist.locate(out);
     Folders.deleteTree(s.workDir());
     Files.createDirectories(s.workDir());
-    Path train = s.workDir().resolve("data/train.tfrecord");
-    Path test = s.workDir().resolve("data/test.tfrecord");
-    Files.createDirectories(train.getParent());
-    long nTrain = IdxImages.toTfRecord(data.trainImages(), data.trainLabels(), train, Compression.NONE);
-    long nTest = IdxImages.toTfRecord(data.testImages(), data.testLabels(), test, Compression.NONE);
+    IdxImages.Output trainData = IdxImages.toTfRecordFolder(data.trainImages(), data.trainLabels(),
+        s.workDir().resolve("data/train"), Compression.NONE);
+    IdxImages.Output testData = IdxImages.toTfRecordFolder(data.testImages(), data.testLabels(),
+        s.workDir().resolve("data/test"), Compression.NONE);
+    Path train = trainData.records();
+    Path test = testData.records();
+    long nTrain = trainData.examples();
+    long nTest = testData.examples();
     out.printf(Locale.ROOT, "data: %,d training and %,d test images as TFRecords in %s%n", nTrain, nTest,
-        train.getParent());
+        trainData.folder().getParent());
 
     VitConfig vit = (VitConfig) Presets.get("vit-mnist");
     int evalBatches = (int) (nTest / s.batch());

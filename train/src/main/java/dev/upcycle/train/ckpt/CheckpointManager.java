@@ -3,6 +3,7 @@ package dev.upcycle.train.ckpt;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.CheckpointFormats;
@@ -11,39 +12,33 @@ import dev.upcycle.ckpt.tf.TfBundleWriter;
 import dev.upcycle.model.names.CanonicalNames;
 import dev.upcycle.provenance.Provenance;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * The checkpoints of one run under {@code <run>/checkpoints}: one folder per step,
  * {@code step_000100/} holding the TF tensor bundle {@code model.ckpt-100.*}, its {@code checkpoint}
- * state file and {@code config.json} (the resolved run config). A folder appears in one atomic
- * rename only when complete, so every {@code step_*} folder present is loadable; hidden staging
- * folders left by a killed job are removed when a manager is opened.
+ * state file and {@code config.json} (the resolved run config). Each step folder is published with
+ * {@link AtomicFolder} and old ones are removed with {@link AtomicFolder#delete}, so every {@code
+ * step_*} folder present is complete and loadable; the hidden stages a killed job left are
+ * removed when a manager is opened.
  */
 public final class CheckpointManager {
 
   public static final String CONFIG_FILE = "config.json";
   public static final String BUNDLE_BASENAME = "model.ckpt";
   private static final Pattern STEP_DIR = Pattern.compile("step_(\\d{6,})");
-  private static final String STAGING = ".staging-";
-  private static final String DELETING = ".deleting-";
 
   /** Tensors are moved between the session and the files in groups of at most this many bytes. */
   static final long GROUP_BYTES = 64L << 20;
@@ -61,7 +56,7 @@ public final class CheckpointManager {
     this.dir = dir.toAbsolutePath().normalize();
     this.keep = keep;
     Files.createDirectories(this.dir);
-    removeLeftovers();
+    AtomicFolder.removeStaleIn(this.dir);
   }
 
   public Path dir() {
@@ -78,12 +73,12 @@ public final class CheckpointManager {
     return stepFolder.resolve(BUNDLE_BASENAME + "-" + step);
   }
 
-  /** Complete checkpoint folders, oldest step first. */
+  /** Complete checkpoint folders, oldest step first (stages, being written or deleted, are not listed). */
   public List<Path> list() throws IOException {
     List<Path> out = new ArrayList<>();
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
       for (Path p : ds) {
-        if (Files.isDirectory(p) && STEP_DIR.matcher(p.getFileName().toString()).matches()) {
+        if (Files.isDirectory(p) && !AtomicFolder.isStage(p) && STEP_DIR.matcher(p.getFileName().toString()).matches()) {
           out.add(p);
         }
       }
@@ -117,32 +112,27 @@ public final class CheckpointManager {
     checkNotNull(run, "provenance");
     checkArgument(step >= 0, "step must be >= 0, got %s", step);
     Path target = dir.resolve(folderName(step));
-    Path staging = dir.resolve(STAGING + folderName(step) + "-" + HexFormat.of().formatHex(
-        SecureRandom.getSeed(4)));
     List<TensorInfo> infos = state.tensors();
-    try (TfBundleWriter w = TfBundleWriter.create(prefix(staging, step), TfBundleWriter.DEFAULT_MAX_SHARD_BYTES,
-        false)) {
-      int i = 0;
-      for (List<TensorInfo> group : StateTensors.groups(infos, GROUP_BYTES)) {
-        for (var raw : state.read(group.stream().map(TensorInfo::name).toList())) {
-          w.write(raw);
-          progress.tensorWritten(step, ++i, infos.size());
+    try (AtomicFolder out = AtomicFolder.stage(target, true)) {
+      Path staging = out.path();
+      try (TfBundleWriter w = TfBundleWriter.create(prefix(staging, step))) {
+        int i = 0;
+        for (List<TensorInfo> group : StateTensors.groups(infos, GROUP_BYTES)) {
+          for (var raw : state.read(group.stream().map(TensorInfo::name).toList())) {
+            w.write(raw);
+            progress.tensorWritten(step, ++i, infos.size());
+          }
         }
+        w.commit();
       }
-      w.commit();
+      Files.writeString(staging.resolve(CONFIG_FILE), configJson, StandardCharsets.UTF_8);
+      run.withOption("step", com.fasterxml.jackson.databind.node.LongNode.valueOf(step)).withOutputsOf(staging)
+          .writeTo(staging);
+      out.commit();
     }
-    Path tmpConfig = staging.resolve(CONFIG_FILE + ".tmp");
-    Files.writeString(tmpConfig, configJson, StandardCharsets.UTF_8);
-    Files.move(tmpConfig, staging.resolve(CONFIG_FILE), StandardCopyOption.ATOMIC_MOVE);
-    run.withOption("step", com.fasterxml.jackson.databind.node.LongNode.valueOf(step)).withOutputsOf(staging)
-        .writeTo(staging);
-    if (Files.exists(target)) {
-      deleteTree(target);
-    }
-    Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
     List<Path> all = list();
     for (int k = 0; k < all.size() - keep; k++) {
-      deleteTree(all.get(k));
+      AtomicFolder.delete(all.get(k));
     }
     return target;
   }
@@ -224,40 +214,5 @@ public final class CheckpointManager {
     }
     return " (" + String.join(", ", names.subList(0, Math.min(8, names.size()))) + (names.size() > 8 ? ", ..." : "")
         + ")";
-  }
-
-  private void removeLeftovers() throws IOException {
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-      for (Path p : ds) {
-        String n = p.getFileName().toString();
-        if (n.startsWith(STAGING) || n.startsWith("." + STAGING) || n.startsWith(DELETING)) {
-          deleteRecursively(p);
-        }
-      }
-    }
-  }
-
-  /** Renames a folder aside first, so a kill mid-delete never leaves a partial step folder. */
-  private void deleteTree(Path folder) throws IOException {
-    Path aside = dir.resolve(DELETING + folder.getFileName() + "-" + HexFormat.of().formatHex(SecureRandom.getSeed(4)));
-    Files.move(folder, aside, StandardCopyOption.ATOMIC_MOVE);
-    deleteRecursively(aside);
-  }
-
-  private static void deleteRecursively(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(p)) {
-      s.sorted(Comparator.reverseOrder()).forEach(q -> {
-        try {
-          Files.deleteIfExists(q);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
-    } catch (UncheckedIOException e) {
-      throw e.getCause();
-    }
   }
 }

@@ -3,6 +3,10 @@ package dev.upcycle.train.data;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.upcycle.ckpt.AtomicFolder;
+import dev.upcycle.ckpt.Digests;
+import dev.upcycle.provenance.Provenance;
 import java.io.BufferedInputStream;
 import java.io.Closeable;
 import java.io.DataInputStream;
@@ -11,14 +15,16 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Locale;
 
 /**
  * IDX files (the MNIST / Fashion-MNIST format), plain or gzip: a big-endian header
  * {@code 0x00 0x00 <type 0x08 = u8> <rank>} then {@code rank} u32 dimensions, then the data.
  * Images are {@code 0x00000803} with dims {@code [n, rows, cols]}, labels {@code 0x00000801}
- * with dims {@code [n]}. {@link #toTfRecord} streams both into a TFRecord of image Examples
+ * with dims {@code [n]}. {@link #toTfRecordFolder} streams both into a TFRecord of image Examples
  * ({@link ExampleCodec#image}: raw u8 {@code image [rows, cols, 1]}, int64 {@code label},
- * {@code height}, {@code width}, {@code channels}).
+ * {@code height}, {@code width}, {@code channels}) in a folder published with {@link
+ * AtomicFolder}, beside its {@code provenance.json} (kind {@code images}).
  */
 public final class IdxImages {
 
@@ -26,6 +32,15 @@ public final class IdxImages {
   public static final int LABELS_MAGIC = 0x00000801;
 
   private IdxImages() {}
+
+  /**
+   * What {@link #toTfRecordFolder} published.
+   *
+   * @param folder the output folder
+   * @param records the TFRecord file in it
+   * @param examples how many image Examples it holds
+   */
+  public record Output(Path folder, Path records, long examples) {}
 
   /** Streaming reader of one u8 IDX file, one item (all dims after the first) at a time. */
   public static final class Reader implements Closeable {
@@ -125,12 +140,17 @@ public final class IdxImages {
 
   /**
    * Streams {@code images} ({@code 0x00000803}) and {@code labels} ({@code 0x00000801}) into the
-   * TFRecord {@code out} (written atomically). Returns the number of examples.
+   * folder {@code outDir}, which must not exist and appears complete or not at all: one TFRecord
+   * file named as {@link TokenizeJob#shardName} names a single shard, and {@code provenance.json}
+   * (the images file and its SHA-256 as the source; the labels file, its SHA-256 and the
+   * compression as the options).
    */
-  public static long toTfRecord(Path images, Path labels, Path out, Compression compression)
+  public static Output toTfRecordFolder(Path images, Path labels, Path outDir, Compression compression)
       throws IOException {
-    checkNotNull(out, "out");
+    checkNotNull(outDir, "outDir");
     checkNotNull(compression, "compression");
+    Path target = outDir.toAbsolutePath().normalize();
+    AtomicFolder.checkTarget(target, false);
     try (Reader img = Reader.open(images); Reader lab = Reader.open(labels)) {
       if (img.magic() != IMAGES_MAGIC) {
         throw new IOException(String.format("%s: magic 0x%08x, expected images 0x%08x",
@@ -146,19 +166,31 @@ public final class IdxImages {
       }
       int rows = img.dims[1];
       int cols = img.dims[2];
-      try (TfRecordWriter w = TfRecordWriter.create(out, compression)) {
-        try {
+      String file = TokenizeJob.shardName(0, 1, compression);
+      try (AtomicFolder out = AtomicFolder.stage(target, false)) {
+        long examples;
+        try (TfRecordWriter w = TfRecordWriter.create(out.path().resolve(file), compression)) {
           for (byte[] px; (px = img.next()) != null; ) {
             byte[] label = lab.next();
             w.write(ExampleCodec.image(
                 new ExampleCodec.ImageExample(px, label[0] & 0xff, rows, cols, 1)));
           }
-        } catch (IOException | RuntimeException e) {
-          w.abort();
-          throw e;
+          examples = w.records();
         }
-        return w.records();
+        provenance(images, labels, compression).withOutputsOf(out.path()).writeTo(out.path());
+        out.commit();
+        return new Output(target, target.resolve(file), examples);
       }
     }
+  }
+
+  private static Provenance provenance(Path images, Path labels, Compression compression) throws IOException {
+    Path img = images.toAbsolutePath().normalize();
+    Path lab = labels.toAbsolutePath().normalize();
+    ObjectNode o = Provenance.newOptions();
+    o.putObject("labels").put("path", lab.toString()).put("sha256", Digests.sha256(lab));
+    o.put("compression", compression.name().toLowerCase(Locale.ROOT));
+    return Provenance.of(Provenance.Kind.IMAGES, new Provenance.Source(img.toString(), "idx",
+        img.getFileName().toString(), Digests.sha256(img)), o, null, null);
   }
 }

@@ -11,34 +11,30 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.concurrent.ThreadLocalRandom;
+import java.nio.file.StandardOpenOption;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * Writes one TFRecord file, plain or GZIP, atomically: records go to a hidden temporary file in
- * the same folder, which {@link #close()} renames onto the target ({@code ATOMIC_MOVE}). If a
- * write failed, or {@link #abort()} was called, {@code close()} deletes the temporary file instead
- * and the target is never touched.
+ * Writes one new TFRecord file, plain or GZIP, in a folder that exists. It does nothing to make
+ * the file appear atomically: writers of data sets stage their output folder with {@link
+ * dev.upcycle.ckpt.AtomicFolder}, which publishes the finished files and removes them when a write
+ * fails.
  */
 public final class TfRecordWriter implements Closeable {
 
   private final Path target;
-  private final Path temp;
   private final OutputStream out;
   private final byte[] header = new byte[12];
   private final byte[] footer = new byte[4];
   private long records;
-  private boolean failed;
   private boolean closed;
 
-  private TfRecordWriter(Path target, Path temp, OutputStream out) {
+  private TfRecordWriter(Path target, OutputStream out) {
     this.target = target;
-    this.temp = temp;
     this.out = out;
   }
 
-  /** Starts writing {@code target} (its folder must exist); nothing appears there until close. */
+  /** Creates {@code target}, which must not exist yet, in its existing folder. */
   public static TfRecordWriter create(Path target, Compression compression) throws IOException {
     checkNotNull(target, "target");
     checkNotNull(compression, "compression");
@@ -46,17 +42,15 @@ public final class TfRecordWriter implements Closeable {
     Path dir = abs.getParent();
     checkArgument(dir != null && Files.isDirectory(dir),
         "folder of TFRecord output %s does not exist", target);
-    checkArgument(!Files.isDirectory(abs), "TFRecord output %s is a folder", target);
-    Path temp = dir.resolve("." + abs.getFileName() + ".tmp-"
-        + Long.toHexString(ThreadLocalRandom.current().nextLong()));
-    OutputStream raw = new BufferedOutputStream(Files.newOutputStream(temp), 1 << 16);
+    OutputStream raw = new BufferedOutputStream(
+        Files.newOutputStream(abs, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), 1 << 16);
     OutputStream out = compression == Compression.GZIP
         ? new BufferedOutputStream(new GZIPOutputStream(raw, 1 << 16), 1 << 16)
         : raw;
-    return new TfRecordWriter(abs, temp, out);
+    return new TfRecordWriter(abs, out);
   }
 
-  /** The final path, present once {@link #close()} succeeded. */
+  /** The file written. */
   public Path target() {
     return target;
   }
@@ -86,7 +80,6 @@ public final class TfRecordWriter implements Closeable {
       out.write(data, off, len);
       out.write(footer);
     } catch (IOException e) {
-      failed = true;
       throw new IOException(target + ": writing record " + records + " failed: " + e.getMessage(), e);
     }
     records++;
@@ -97,12 +90,7 @@ public final class TfRecordWriter implements Closeable {
     write(message.toByteArray());
   }
 
-  /** Marks this output as abandoned: {@link #close()} will delete the temporary file. */
-  public void abort() {
-    failed = true;
-  }
-
-  /** Finishes the file and renames it into place, or deletes it if aborted or a write failed. */
+  /** Finishes the file (flushes, ends the GZIP stream). */
   @Override
   public void close() throws IOException {
     if (closed) {
@@ -112,20 +100,7 @@ public final class TfRecordWriter implements Closeable {
     try {
       out.close();
     } catch (IOException e) {
-      failed = true;
-      Files.deleteIfExists(temp);
       throw new IOException(target + ": finishing the file failed: " + e.getMessage(), e);
-    }
-    if (failed) {
-      Files.deleteIfExists(temp);
-      return;
-    }
-    try {
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      Files.deleteIfExists(temp);
-      throw new IOException(target + ": renaming the finished file into place failed: "
-          + e.getMessage(), e);
     }
   }
 

@@ -3,7 +3,10 @@ package dev.upcycle.train.data;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
-import dev.upcycle.ckpt.Folders;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.upcycle.ckpt.AtomicFolder;
+import dev.upcycle.ckpt.Digests;
+import dev.upcycle.provenance.Provenance;
 import dev.upcycle.train.text.Packer;
 import dev.upcycle.train.text.SentencePieceModel;
 import dev.upcycle.train.text.SpanCorruption;
@@ -12,13 +15,12 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import org.tensorflow.proto.Example;
 
 /**
@@ -41,9 +43,10 @@ import org.tensorflow.proto.Example;
  * {@code targetsLength} targets, adding {@code inputs_segment_ids}, {@code inputs_positions},
  * {@code targets_segment_ids}, {@code targets_positions}. Rows (or unpacked examples) are dealt
  * round-robin to {@code shardCount} files {@code data.tfrecord-00000-of-0000N} ({@code .gz} when
- * compressed). Everything is written into a hidden sibling folder that is renamed onto
- * {@code outDir} (which must not exist) only when complete. The output depends only on the
- * inputs and the options (no wall-clock or thread randomness).
+ * compressed), beside a {@code provenance.json} (kind {@code tokenize}: the SentencePiece model
+ * and its SHA-256, the text files and the options). The folder {@code outDir} (which must not
+ * exist) is published with {@link AtomicFolder}, so it appears only when complete. The records
+ * depend only on the inputs and the options (no wall-clock or thread randomness).
  */
 public final class TokenizeJob {
 
@@ -91,16 +94,21 @@ public final class TokenizeJob {
     Progress NONE = (a, b, c) -> { };
   }
 
-  /** What was written. {@code examples} counts records, {@code segments} packed examples. */
+  /**
+   * What was written. {@code examples} counts records, {@code segments} packed examples;
+   * {@code vocabSize} is the vocabulary a model needs for these ids (the SentencePiece pieces plus
+   * the sentinels when span corruption is on).
+   */
   public record Result(Path outDir, List<Path> shards, long documents, long segments,
-      long examples, long tokens, int inputsLength, int targetsLength) {}
+      long examples, long tokens, int inputsLength, int targetsLength, int vocabSize) {}
 
   private TokenizeJob() {}
 
-  /** Runs the job; see the class comment. */
-  public static Result tokenize(SentencePieceModel spm, List<Path> textFiles, Path outDir,
+  /** Runs the job with the SentencePiece model file {@code spmFile}; see the class comment. */
+  public static Result tokenize(Path spmFile, List<Path> textFiles, Path outDir,
       Options options, Progress progress) throws IOException {
-    checkNotNull(spm, "spm");
+    checkNotNull(spmFile, "spmFile");
+    SentencePieceModel spm = SentencePieceModel.load(spmFile);
     checkNotNull(textFiles, "textFiles");
     checkArgument(!textFiles.isEmpty(), "no text files given");
     checkNotNull(outDir, "outDir");
@@ -113,26 +121,39 @@ public final class TokenizeJob {
       total += Files.size(f);
     }
     Path target = outDir.toAbsolutePath().normalize();
-    checkArgument(!Files.exists(target), "output folder %s already exists", outDir);
-    checkArgument(target.getParent() != null && Files.isDirectory(target.getParent()),
-        "parent folder of %s does not exist", outDir);
-    Path temp = target.resolveSibling("." + target.getFileName() + ".tmp-"
-        + Long.toHexString(ThreadLocalRandom.current().nextLong()));
-    Files.createDirectory(temp);
-    try {
-      Run run = new Run(spm, options, temp, total, progress);
+    AtomicFolder.checkTarget(target, false);
+    try (AtomicFolder out = AtomicFolder.stage(target, false)) {
+      Run run = new Run(spm, options, out.path(), total, progress);
       Result r = run.execute(textFiles);
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      provenance(spmFile, textFiles, options).withOutputsOf(out.path()).writeTo(out.path());
+      out.commit();
       List<Path> shards = new ArrayList<>();
       for (Path p : r.shards()) {
         shards.add(target.resolve(p.getFileName().toString()));
       }
       return new Result(target, List.copyOf(shards), r.documents(), r.segments(), r.examples(),
-          r.tokens(), r.inputsLength(), r.targetsLength());
-    } catch (IOException | RuntimeException e) {
-      Folders.deleteTree(temp);
-      throw e;
+          r.tokens(), r.inputsLength(), r.targetsLength(),
+          spm.vocabSize() + (options.spanCorruption() ? options.extraIds() : 0));
     }
+  }
+
+  /** The record of a tokenize output: the SentencePiece model as its source, the text files and options. */
+  private static Provenance provenance(Path spmFile, List<Path> textFiles, Options options) throws IOException {
+    Path model = spmFile.toAbsolutePath().normalize();
+    ObjectNode o = Provenance.newOptions();
+    var texts = o.putArray("text_files");
+    for (Path f : textFiles) {
+      texts.addObject().put("path", f.toAbsolutePath().normalize().toString()).put("bytes", Files.size(f));
+    }
+    o.put("pack_length", options.packLength());
+    o.put("targets_length", options.targetsLength());
+    o.put("span_corruption", options.spanCorruption());
+    o.put("extra_ids", options.extraIds());
+    o.put("seed", options.seed());
+    o.put("shard_count", options.shardCount());
+    o.put("compression", options.compression().name().toLowerCase(Locale.ROOT));
+    return Provenance.of(Provenance.Kind.TOKENIZE, new Provenance.Source(model.toString(), "sentencepiece",
+        model.getFileName().toString(), Digests.sha256(model)), o, null, null);
   }
 
   /** Name of shard {@code i} of {@code n}. */
@@ -199,7 +220,6 @@ public final class TokenizeJob {
     }
 
     Result execute(List<Path> files) throws IOException {
-      boolean ok = false;
       try {
         for (Path f : files) {
           try (BufferedReader in = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
@@ -224,13 +244,9 @@ public final class TokenizeJob {
           }
         }
         flushWindow();
-        ok = true;
       } finally {
         for (TfRecordWriter w : writers) {
-          if (!ok) {
-            w.abort();
-          }
-          w.close();
+          w.close(); // on failure the stage, files and all, is removed by the caller
         }
       }
       progress.update(totalBytes, totalBytes, examples);
@@ -239,7 +255,7 @@ public final class TokenizeJob {
         shards.add(w.target());
       }
       return new Result(null, shards, documents, segments, examples, tokens, inputsLength,
-          targetsLength);
+          targetsLength, 0);
     }
 
     private void document(String line) throws IOException {

@@ -6,7 +6,8 @@
  * ({@link dev.upcycle.train.data.IdxImages}) and the text-to-TFRecord job
  * ({@link dev.upcycle.train.data.TokenizeJob}).
  *
- * <p>Everything here is plain Java (no TensorFlow graph ops). Writers go to a temporary file or
- * folder and rename into place only when complete.
+ * <p>Everything here is plain Java (no TensorFlow graph ops). The jobs publish their output
+ * folder, with its {@code provenance.json}, through {@link dev.upcycle.ckpt.AtomicFolder}; the
+ * TFRecord writer just writes a new file in the folder it is given.
  */
 package dev.upcycle.train.data;

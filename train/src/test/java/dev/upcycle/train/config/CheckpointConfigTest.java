@@ -35,7 +35,7 @@ class CheckpointConfigTest {
       SparseLayout.EVERY_OTHER);
 
   private static void bundle(Path folder, List<TensorInfo> tensors) throws Exception {
-    try (TfBundleWriter w = TfBundleWriter.create(folder.resolve("model.ckpt-0"), false)) {
+    try (TfBundleWriter w = TfBundleWriter.create(Files.createDirectories(folder).resolve("model.ckpt-0"))) {
       for (TensorInfo t : tensors) {
         w.write(new RawTensor(t, ByteBuffer.allocate((int) t.byteSize())));
       }

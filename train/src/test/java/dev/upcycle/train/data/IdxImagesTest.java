@@ -6,13 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.upcycle.ckpt.AtomicFolder;
+import dev.upcycle.ckpt.Digests;
+import dev.upcycle.provenance.Provenance;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,8 +74,23 @@ class IdxImagesTest {
       Path labels = tmp.resolve("labels-" + gzip);
       write(images, idx(0x00000803, new int[] {N, ROWS, COLS}, imageBytes()), gzip);
       write(labels, idx(0x00000801, new int[] {N}, LABELS), gzip);
-      Path out = tmp.resolve("out-" + gzip + ".tfrecord");
-      assertEquals(N, IdxImages.toTfRecord(images, labels, out, Compression.GZIP));
+      Path folder = tmp.resolve("out-" + gzip);
+      IdxImages.Output written = IdxImages.toTfRecordFolder(images, labels, folder, Compression.GZIP);
+      assertEquals(N, written.examples());
+      assertEquals(folder.resolve("data.tfrecord-00000-of-00001.gz"), written.records());
+      assertEquals(folder, written.folder());
+      Provenance prov = Provenance.find(folder).orElseThrow();
+      assertEquals(Provenance.Kind.IMAGES, prov.kind());
+      assertEquals(images.toString(), prov.source().path());
+      assertEquals(Digests.sha256(images), prov.source().sha256());
+      assertEquals(Digests.sha256(labels), prov.options().get("labels").get("sha256").asText());
+      assertEquals("gzip", prov.options().get("compression").asText());
+      assertEquals(List.of(new Provenance.OutputFile("data.tfrecord-00000-of-00001.gz", Files.size(written.records()))),
+          prov.outputs());
+      try (var files = Files.list(folder)) {
+        assertEquals(2, files.count(), "the records and provenance.json");
+      }
+      Path out = written.records();
       try (TfRecordReader r = TfRecordReader.open(out)) {
         for (int n = 0; n < N; n++) {
           ExampleCodec.ImageExample ex = ExampleCodec.parseImage(r.readNext(), out.toString(), n);
@@ -105,27 +125,33 @@ class IdxImagesTest {
   void mismatchedCountsWrongMagicAndTruncationAreClearErrors() throws IOException {
     Path images = tmp.resolve("images");
     Path labels = tmp.resolve("labels");
-    Path out = tmp.resolve("out.tfrecord");
+    Path out = tmp.resolve("out");
     write(images, idx(0x00000803, new int[] {N, ROWS, COLS}, imageBytes()), false);
     write(labels, idx(0x00000801, new int[] {N - 1}, Arrays.copyOf(LABELS, N - 1)), false);
     IOException e = assertThrows(IOException.class,
-        () -> IdxImages.toTfRecord(images, labels, out, Compression.NONE));
+        () -> IdxImages.toTfRecordFolder(images, labels, out, Compression.NONE));
     assertTrue(e.getMessage().contains("5 images") && e.getMessage().contains("4 labels"),
         e.getMessage());
 
     e = assertThrows(IOException.class,
-        () -> IdxImages.toTfRecord(labels, images, out, Compression.NONE));
+        () -> IdxImages.toTfRecordFolder(labels, images, out, Compression.NONE));
     assertTrue(e.getMessage().contains("expected images"), e.getMessage());
 
     write(labels, idx(0x00000801, new int[] {N}, LABELS), false);
     byte[] full = idx(0x00000803, new int[] {N, ROWS, COLS}, imageBytes());
     write(images, Arrays.copyOf(full, full.length - 5), false);
     e = assertThrows(IOException.class,
-        () -> IdxImages.toTfRecord(images, labels, out, Compression.NONE));
+        () -> IdxImages.toTfRecordFolder(images, labels, out, Compression.NONE));
     assertTrue(e.getMessage().contains("item 4 of 5"), e.getMessage());
     assertFalse(Files.exists(out), "no half-written output");
     try (var files = Files.list(tmp)) {
-      assertTrue(files.noneMatch(p -> p.getFileName().toString().contains(".tmp-")));
+      assertTrue(files.noneMatch(AtomicFolder::isStage), "the stage was removed");
     }
+
+    write(images, full, false);
+    Files.createDirectory(out);
+    FileAlreadyExistsException exists = assertThrows(FileAlreadyExistsException.class,
+        () -> IdxImages.toTfRecordFolder(images, labels, out, Compression.NONE));
+    assertTrue(exists.getMessage().contains(out.toString()), exists.getMessage());
   }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.model.testing.Fixtures;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -105,7 +106,6 @@ class TfRecordTest {
         for (byte[] p : payloads) {
           w.write(p);
         }
-        assertFalse(Files.exists(out), "target must not exist before close");
         assertEquals(payloads.size(), w.records());
       }
       assertTrue(Files.exists(out));
@@ -116,23 +116,27 @@ class TfRecordTest {
       for (int i = 0; i < payloads.size(); i++) {
         assertArrayEquals(payloads.get(i), back.get(i), "record " + i);
       }
-      try (Stream<Path> files = Files.list(tmp)) {
-        assertTrue(files.noneMatch(p -> p.getFileName().toString().contains(".tmp-")));
-      }
+    }
+    try (Stream<Path> files = Files.list(tmp)) {
+      assertEquals(List.of("rt-GZIP.tfrecord", "rt-NONE.tfrecord"),
+          files.map(p -> p.getFileName().toString()).sorted().toList(), "the files written, nothing else");
     }
   }
 
   @Test
-  void abortedWriterLeavesNothing() throws IOException {
-    Path out = tmp.resolve("aborted.tfrecord");
-    try (TfRecordWriter w = TfRecordWriter.create(out, Compression.NONE)) {
+  void writesOnlyNewFilesAndAnAbandonedStageLeavesNothing() throws IOException {
+    Path existing = Files.writeString(tmp.resolve("existing.tfrecord"), "x");
+    assertThrows(java.nio.file.FileAlreadyExistsException.class,
+        () -> TfRecordWriter.create(existing, Compression.NONE));
+    Path folder = tmp.resolve("abandoned");
+    try (AtomicFolder out = AtomicFolder.stage(folder, false);
+        TfRecordWriter w = TfRecordWriter.create(out.path().resolve("data.tfrecord"), Compression.NONE)) {
       w.write("x".getBytes(StandardCharsets.UTF_8));
-      w.abort();
     }
-    assertFalse(Files.exists(out));
     try (Stream<Path> files = Files.list(tmp)) {
-      assertEquals(0, files.count());
+      assertEquals(List.of(existing), files.toList(), "neither the folder nor its stage");
     }
+    assertEquals("x", Files.readString(existing));
   }
 
   @Test

@@ -7,11 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.upcycle.ckpt.AtomicFolder;
+import dev.upcycle.ckpt.Digests;
 import dev.upcycle.model.testing.Fixtures;
+import dev.upcycle.provenance.Provenance;
 import dev.upcycle.train.text.SentencePieceModel;
 import dev.upcycle.train.text.SpanCorruption;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,12 +30,14 @@ import org.tensorflow.proto.Example;
 
 class TokenizeJobTest {
 
+  static Path spmFile;
   static SentencePieceModel spm;
   @TempDir Path tmp;
 
   @BeforeAll
   static void load() throws IOException {
-    spm = SentencePieceModel.load(Fixtures.fixture("spm_seqio_test/sentencepiece.model"));
+    spmFile = Fixtures.fixture("spm_seqio_test/sentencepiece.model");
+    spm = SentencePieceModel.load(spmFile);
   }
 
   private Path writeText() throws IOException {
@@ -113,7 +119,7 @@ class TokenizeJobTest {
     Path out = tmp.resolve("out");
     AtomicLong lastRead = new AtomicLong(-1);
     AtomicLong calls = new AtomicLong();
-    TokenizeJob.Result res = TokenizeJob.tokenize(spm, List.of(text), out,
+    TokenizeJob.Result res = TokenizeJob.tokenize(spmFile, List.of(text), out,
         TokenizeJob.Options.of(32, true, 7, 2), (read, total, ex) -> {
           assertTrue(read <= total);
           assertTrue(read >= lastRead.get());
@@ -125,8 +131,19 @@ class TokenizeJobTest {
     assertEquals(2, res.shards().size());
     assertEquals(out.toAbsolutePath().normalize(), res.outDir());
     try (Stream<Path> s = Files.list(tmp)) {
-      assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".tmp-")));
+      assertTrue(s.noneMatch(AtomicFolder::isStage));
     }
+    assertEquals(spm.vocabSize() + 100, res.vocabSize());
+    Provenance prov = Provenance.find(out).orElseThrow();
+    assertEquals(Provenance.Kind.TOKENIZE, prov.kind());
+    assertEquals(spmFile.toAbsolutePath().normalize().toString(), prov.source().path());
+    assertEquals(Digests.sha256(spmFile), prov.source().sha256());
+    assertEquals(32, prov.options().get("pack_length").asInt());
+    assertEquals(7, prov.options().get("seed").asLong());
+    assertEquals(text.toAbsolutePath().normalize().toString(), prov.options().get("text_files").get(0).get("path").asText());
+    assertEquals(res.shards().stream().map(p -> p.getFileName().toString()).toList(),
+        prov.outputs().stream().map(Provenance.OutputFile::path).toList());
+    assertEquals(Files.size(res.shards().get(0)), prov.outputs().get(0).bytes());
     assertEquals(60, res.documents());
     SpanCorruption.Lengths lengths = SpanCorruption.lengthsFor(32, 0.15, 3.0);
     assertEquals(lengths.targetsLength(), res.targetsLength());
@@ -163,11 +180,11 @@ class TokenizeJobTest {
   @Test
   void sameSeedSameBytesOtherSeedDifferentBytes() throws IOException {
     Path text = writeText();
-    TokenizeJob.Result a = TokenizeJob.tokenize(spm, List.of(text), tmp.resolve("a"),
+    TokenizeJob.Result a = TokenizeJob.tokenize(spmFile, List.of(text), tmp.resolve("a"),
         TokenizeJob.Options.of(32, true, 1, 3), TokenizeJob.Progress.NONE);
-    TokenizeJob.Result b = TokenizeJob.tokenize(spm, List.of(text), tmp.resolve("b"),
+    TokenizeJob.Result b = TokenizeJob.tokenize(spmFile, List.of(text), tmp.resolve("b"),
         TokenizeJob.Options.of(32, true, 1, 3), TokenizeJob.Progress.NONE);
-    TokenizeJob.Result c = TokenizeJob.tokenize(spm, List.of(text), tmp.resolve("c"),
+    TokenizeJob.Result c = TokenizeJob.tokenize(spmFile, List.of(text), tmp.resolve("c"),
         TokenizeJob.Options.of(32, true, 2, 3), TokenizeJob.Progress.NONE);
     boolean anyDiff = false;
     for (int i = 0; i < 3; i++) {
@@ -181,7 +198,7 @@ class TokenizeJobTest {
   @Test
   void languageModelUnpackedGzipWritesOneExamplePerDocument() throws IOException {
     Path text = writeText();
-    TokenizeJob.Result res = TokenizeJob.tokenize(spm, List.of(text), tmp.resolve("lm"),
+    TokenizeJob.Result res = TokenizeJob.tokenize(spmFile, List.of(text), tmp.resolve("lm"),
         new TokenizeJob.Options(0, 0, false, 0, 0, 2, Compression.GZIP),
         TokenizeJob.Progress.NONE);
     assertTrue(res.shards().get(0).getFileName().toString().endsWith("-of-00002.gz"));
@@ -200,21 +217,22 @@ class TokenizeJobTest {
   void refusesExistingOutputAndLeavesNothingOnFailure() throws IOException {
     Path text = writeText();
     Path existing = Files.createDirectory(tmp.resolve("exists"));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> TokenizeJob.tokenize(spm, List.of(text), existing,
+    FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
+        () -> TokenizeJob.tokenize(spmFile, List.of(text), existing,
             TokenizeJob.Options.of(32, true, 1, 1), TokenizeJob.Progress.NONE));
-    assertTrue(e.getMessage().contains("already exists"), e.getMessage());
+    assertTrue(e.getMessage().contains(existing.toString()) && e.getMessage().contains("already exists"),
+        e.getMessage());
 
     // whole-document span corruption with too few sentinels fails on the long lines
     Path out = tmp.resolve("fails");
     IllegalArgumentException f = assertThrows(IllegalArgumentException.class,
-        () -> TokenizeJob.tokenize(spm, List.of(text), out,
+        () -> TokenizeJob.tokenize(spmFile, List.of(text), out,
             new TokenizeJob.Options(0, 0, true, 1, 0, 1, Compression.NONE),
             TokenizeJob.Progress.NONE));
     assertTrue(f.getMessage().contains("corpus.txt:"), f.getMessage());
     assertFalse(Files.exists(out));
     try (Stream<Path> s = Files.list(tmp)) {
-      assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".tmp-")));
+      assertTrue(s.noneMatch(AtomicFolder::isStage), "the stage was removed");
     }
     assertNotEquals(0, Files.size(text));
   }

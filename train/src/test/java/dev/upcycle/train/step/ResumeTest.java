@@ -81,7 +81,8 @@ class ResumeTest {
     long writing = Long.parseLong(seen.get(seen.size() - 1).substring("WRITING ".length()));
     try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
       List<String> names = s.map(p -> p.getFileName().toString()).toList();
-      assertTrue(names.stream().anyMatch(n -> n.startsWith(".")), "a staging folder was being written: " + names);
+      assertTrue(names.stream().anyMatch(n -> dev.upcycle.ckpt.AtomicFolder.isStage(Path.of(n))),
+          "a stage was being written: " + names);
       assertFalse(names.contains(CheckpointManager.folderName(writing)), "the interrupted checkpoint is not published");
     }
     assertAllLoad(run, refConfig);
@@ -96,7 +97,7 @@ class ResumeTest {
           + ", then while writing " + writing + ")");
     }
     try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
-      assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".")), "leftover staging folders removed");
+      assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".")), "leftover stages removed");
     }
     List<Path> kept = new CheckpointManager(run.resolve("checkpoints"), 2).list();
     assertEquals(2, kept.size(), "keep_checkpoints = 2");

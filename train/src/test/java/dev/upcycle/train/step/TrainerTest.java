@@ -54,7 +54,7 @@ class TrainerTest {
     TrainStep.Options other = new TrainStep.Options(Trainer.stepOptions(c).optimizer(),
         Trainer.stepOptions(c).schedule(), 0, false, c.zLoss(), 0, 999);
     try (TrainStep<TFloat32> source = TrainStep.build(spec, c.batchShape(), TFloat32.class, other).initialize();
-        TfBundleWriter w = TfBundleWriter.create(prefix, false);
+        TfBundleWriter w = TfBundleWriter.create(Files.createDirectories(prefix.getParent()).resolve(prefix.getFileName()));
         Batch b = data.nextBatch(20000)) {
       SessionState st = new SessionState(source);
       List<String> weights = new ArrayList<>();

@@ -6,9 +6,9 @@ import static com.google.common.base.Preconditions.checkState;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointWriter;
 import dev.upcycle.ckpt.DType;
-import dev.upcycle.ckpt.Folders;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import java.io.BufferedOutputStream;
@@ -18,7 +18,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -43,9 +43,13 @@ import org.msgpack.core.MessagePacker;
  * <p>Tensor names must start with {@code target/} or {@code state/} (see {@link
  * T5xCheckpointReader}). Adafactor state is completed to the layout T5X's Adafactor restores
  * ({@link AdafactorLayout}): at commit every parameter with any of the slots {@code v_row},
- * {@code v_col}, {@code v}, {@code m} gets the others as float32 zeros of shape [1]. Chunk data goes to disk as each tensor arrives; only the small spec
- * metadata is kept until {@link #commit}, which writes the msgpack file and renames the temporary
- * folder into place. {@link #close} without commit deletes everything.
+ * {@code v_col}, {@code v}, {@code m} gets the others as float32 zeros of shape [1]. Chunk data
+ * goes to disk as each tensor arrives; only the small spec metadata is kept until {@link #commit},
+ * which writes the msgpack file.
+ *
+ * <p>It writes into the folder it is given, which must exist; publishing is the caller's, who
+ * stages it (or the model folder above it) with {@link AtomicFolder}: the folder's commit fsyncs
+ * and renames, its close removes what a failed or abandoned writer left.
  */
 public final class T5xCheckpointWriter implements CheckpointWriter {
 
@@ -62,9 +66,7 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
   /** A rank-0 tensor stored inline. */
   private record InlineEntry(TensorInfo info, byte[] bytes) {}
 
-  private final Path target;
-  private final Path tmp;
-  private final boolean overwrite;
+  private final Path folder;
   private final long maxChunkBytes;
   private final Map<String, Object> params = new TreeMap<>();
   private final Map<String, Object> state = new TreeMap<>();
@@ -75,10 +77,8 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
   private boolean closed;
   private boolean failed;
 
-  private T5xCheckpointWriter(Path target, Path tmp, boolean overwrite, long maxChunkBytes) {
-    this.target = target;
-    this.tmp = tmp;
-    this.overwrite = overwrite;
+  private T5xCheckpointWriter(Path folder, long maxChunkBytes) {
+    this.folder = folder;
     this.maxChunkBytes = maxChunkBytes;
     state.put("param_states", new TreeMap<String, Object>());
   }
@@ -90,38 +90,39 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
   }
 
   /**
-   * Starts writing the checkpoint folder {@code checkpointDir}. Fails at once with {@link
-   * FileAlreadyExistsException} when it exists and {@code overwrite} is false.
+   * Starts writing a checkpoint into {@code checkpointDir}, an existing folder (a stage, or a
+   * {@code checkpoint_<step>} folder made inside one).
+   *
+   * @throws FileAlreadyExistsException when the folder already holds a msgpack {@code checkpoint} file
    */
-  public static T5xCheckpointWriter create(Path checkpointDir, boolean overwrite) throws IOException {
-    return create(checkpointDir, overwrite, DEFAULT_MAX_CHUNK_BYTES);
+  public static T5xCheckpointWriter create(Path checkpointDir) throws IOException {
+    return create(checkpointDir, DEFAULT_MAX_CHUNK_BYTES);
   }
 
-  /** As {@link #create(Path, boolean)} with another chunk size limit (tests use tiny ones). */
-  static T5xCheckpointWriter create(Path checkpointDir, boolean overwrite, long maxChunkBytes)
-      throws IOException {
+  /** As {@link #create(Path)} with another chunk size limit (tests use tiny ones). */
+  static T5xCheckpointWriter create(Path checkpointDir, long maxChunkBytes) throws IOException {
     checkNotNull(checkpointDir, "checkpointDir");
     checkArgument(maxChunkBytes >= 8, "maxChunkBytes %s < 8", maxChunkBytes);
-    Path target = checkpointDir.toAbsolutePath().normalize();
-    checkArgument(target.getParent() != null, "checkpoint folder %s has no parent", target);
-    if (Files.exists(target) && !overwrite) {
-      throw new FileAlreadyExistsException(target.toString(), null,
-          "T5X checkpoint output already exists (pass overwrite to replace it)");
+    Path folder = checkpointDir.toAbsolutePath().normalize();
+    checkArgument(Files.isDirectory(folder),
+        "T5X checkpoint folder %s does not exist (stage it with AtomicFolder)", folder);
+    Path index = folder.resolve(T5xCheckpointReader.MSGPACK_FILE);
+    if (Files.exists(index)) {
+      throw new FileAlreadyExistsException(index.toString(), null,
+          "the folder given for a new T5X checkpoint already holds one");
     }
-    Files.createDirectories(target.getParent());
-    Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".tmp-");
-    return new T5xCheckpointWriter(target, tmp, overwrite, maxChunkBytes);
+    return new T5xCheckpointWriter(folder, maxChunkBytes);
   }
 
-  /** The folder that {@link #commit} creates. */
-  public Path target() {
-    return target;
+  /** The folder written into. */
+  public Path folder() {
+    return folder;
   }
 
   @Override
   public void write(RawTensor tensor) throws IOException {
     checkNotNull(tensor, "tensor");
-    checkState(!committed && !closed, "writer for %s is already %s", target,
+    checkState(!committed && !closed, "writer for %s is already %s", folder,
         committed ? "committed" : "closed");
     TensorInfo info = tensor.info();
     String name = info.name();
@@ -175,7 +176,7 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
 
   private void writeZarr(ZarrEntry z, ByteBuffer data) throws IOException {
     TensorInfo info = z.info();
-    Path dir = tmp.resolve(z.kvPath());
+    Path dir = folder.resolve(z.kvPath());
     Files.createDirectory(dir);
     Map<String, Object> zarray = new LinkedHashMap<>();
     zarray.put("chunks", z.chunks());
@@ -213,12 +214,13 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
 
   @Override
   public void commit() throws IOException {
-    checkState(!committed && !closed, "writer for %s is already %s", target,
+    checkState(!committed && !closed, "writer for %s is already %s", folder,
         committed ? "committed" : "closed");
-    checkState(!failed, "writer for %s cannot commit: writing a tensor failed earlier", target);
+    checkState(!failed, "writer for %s cannot commit: writing a tensor failed earlier", folder);
     writeUnusedAdafactorSlots();
-    Path index = tmp.resolve(T5xCheckpointReader.MSGPACK_FILE);
-    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(index), 1 << 16);
+    Path index = folder.resolve(T5xCheckpointReader.MSGPACK_FILE);
+    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(index, StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE), 1 << 16);
         MessagePacker p = MessagePack.newDefaultPacker(out)) {
       Map<String, Object> optimizer = new TreeMap<>();
       optimizer.put("state", state);
@@ -227,24 +229,6 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
       root.put("version", VERSION);
       root.put("optimizer", optimizer);
       pack(p, root);
-    }
-    if (Files.exists(target)) {
-      if (!overwrite) {
-        throw new FileAlreadyExistsException(target.toString(), null,
-            "T5X checkpoint output appeared while writing; not replaced (overwrite is off)");
-      }
-      Path old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old-");
-      Files.delete(old);
-      Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      } catch (IOException e) {
-        Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
-        throw e;
-      }
-      Folders.deleteTree(old);
-    } else {
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     }
     committed = true;
   }
@@ -255,7 +239,7 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
     try {
       missing = AdafactorLayout.missing(stateInfos);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("cannot write " + target + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException("cannot write " + folder + ": " + e.getMessage(), e);
     }
     for (TensorInfo slot : missing) {
       write(new RawTensor(slot, ByteBuffer.allocate(Math.toIntExact(slot.byteSize()))));
@@ -309,15 +293,10 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
     }
   }
 
+  /** Marks the writer closed; its files (complete or not) stay in the folder for the caller's stage. */
   @Override
-  public void close() throws IOException {
-    if (closed) {
-      return;
-    }
+  public void close() {
     closed = true;
-    if (!committed) {
-      Folders.deleteTree(tmp);
-    }
   }
 
 }

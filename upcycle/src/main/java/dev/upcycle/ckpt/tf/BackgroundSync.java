@@ -16,8 +16,8 @@ import java.util.concurrent.Future;
  * disk works while the writer goes on filling the page cache instead of all at once at the end.
  * On the development VM this took writing 3 GB + fsync from 7.0–8.7 s to 5.3–6.0 s. At most one
  * fsync runs at a time; bytes written meanwhile count towards the next one. A failure is rethrown
- * by the next {@link #wrote} or by {@link #await}. The caller still fsyncs every file before
- * publishing it: this only moves work earlier.
+ * by the next {@link #wrote} or by {@link #await}. Every file is still fsynced before it is
+ * published (by {@link dev.upcycle.ckpt.AtomicFolder#commit}): this only moves work earlier.
  */
 final class BackgroundSync implements AutoCloseable {
 

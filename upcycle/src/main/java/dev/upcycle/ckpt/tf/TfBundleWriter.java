@@ -4,9 +4,9 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 import static com.google.common.base.Preconditions.checkState;
 
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointWriter;
 import dev.upcycle.ckpt.DType;
-import dev.upcycle.ckpt.Folders;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import java.io.BufferedOutputStream;
@@ -20,13 +20,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 import org.tensorflow.proto.BundleEntryProto;
 import org.tensorflow.proto.BundleHeaderProto;
 import org.tensorflow.proto.TensorShapeProto;
@@ -36,26 +34,33 @@ import org.tensorflow.proto.VersionDef;
  * Writes a TensorFlow tensor bundle that TF's {@code RestoreV2} reads, in plain Java, one tensor at
  * a time.
  *
- * <p><b>The unit written is the prefix's parent folder.</b> For the prefix
- * {@code out/ckpt/model.ckpt-100} every file goes to a hidden sibling folder
- * {@code out/.ckpt.tmp-<random>}; {@link #commit} renames it to {@code out/ckpt} in one atomic
- * step, so {@code out/ckpt} either does not exist or holds the finished bundle:
- * {@code model.ckpt-100.index}, {@code model.ckpt-100.data-0000i-of-0000N} and a {@code checkpoint}
- * state file naming {@code model.ckpt-100}. With {@code overwrite}, an existing folder (and
- * everything in it) is replaced: it is first renamed aside, then deleted after the new folder is in
- * place. Without it, an existing folder is an error before anything is written.
+ * <p><b>It writes into the folder it is given.</b> For the prefix {@code stage/model.ckpt-100}
+ * the folder {@code stage} must exist; {@link #commit} leaves there {@code model.ckpt-100.index},
+ * {@code model.ckpt-100.data-0000i-of-0000N} and a {@code checkpoint} state file naming {@code
+ * model.ckpt-100}. Publishing is the caller's: it stages the folder with {@link AtomicFolder},
+ * whose commit fsyncs every file and renames the folder into place, and whose close removes
+ * whatever a failed or abandoned writer left.
+ *
+ * <pre>{@code
+ * try (AtomicFolder out = AtomicFolder.stage(folder, false);
+ *     TfBundleWriter w = TfBundleWriter.create(out.path().resolve("model.ckpt-100"))) {
+ *   w.write(tensor);
+ *   w.commit();
+ *   out.commit();
+ * }
+ * }</pre>
  *
  * <p>Tensors may arrive in any order; only their small index entries stay in memory. Data goes to
  * shard files of at most {@code maxShardBytes} each (a larger tensor gets a shard of its own),
- * written under temporary names and renamed to {@code -of-N} names at commit. Each entry records
- * the masked CRC32C of its bytes. Any I/O failure (a full disk, say) removes the temporary folder
- * and is reported with the file and tensor; {@link #close} without {@link #commit} removes it too.
+ * written as {@code .data-0000i.partial} and renamed to {@code -of-N} names at commit. Each entry
+ * records the masked CRC32C of its bytes. Any I/O failure (a full disk, say) is reported with the
+ * file and tensor and leaves the writer unusable; its files stay for the stage to remove.
  *
  * <p><b>Throughput.</b> Tensor bytes go from the caller's buffer to the file channel in slices of
  * {@value #COPY_CHUNK} bytes (the JDK's one copy into a direct buffer, no stream buffering).
  * {@link #writeRepeated} CRCs its piece once and combines that CRC for the copies. Every
  * {@value #SYNC_EVERY} bytes the shard is fsynced in the background ({@link BackgroundSync}), so
- * the disk writes while later tensors are produced; commit still fsyncs every file.
+ * the disk writes while later tensors are produced; the folder's commit still fsyncs every file.
  */
 public final class TfBundleWriter implements CheckpointWriter {
 
@@ -85,10 +90,7 @@ public final class TfBundleWriter implements CheckpointWriter {
   private final Path folder;
   private final String baseName;
   private final long maxShardBytes;
-  private final boolean overwrite;
   private final FileSink sink;
-  private final Path tmpFolder;
-  private final Path tmpPrefix;
   /** Index entries by UTF-8 key, in the bytewise order the table needs. */
   private final TreeMap<byte[], BundleEntryProto> entries = new TreeMap<>(Arrays::compareUnsigned);
   private final BackgroundSync syncBehind;
@@ -98,64 +100,55 @@ public final class TfBundleWriter implements CheckpointWriter {
   private long shardBytes;
 
   /**
-   * Starts writing the bundle {@code prefix} (its parent folder is created atomically at commit).
+   * Starts writing the bundle {@code prefix} into its folder, which must exist (a stage of {@link
+   * AtomicFolder}).
    *
-   * @param prefix e.g. {@code out/ckpt/model.ckpt-100}
+   * @param prefix e.g. {@code stage/model.ckpt-100}
    * @param maxShardBytes the most bytes of tensor data per data file (> 0)
-   * @param overwrite replace the prefix's folder if it exists; otherwise that is an error
-   * @throws FileAlreadyExistsException when the folder exists and {@code overwrite} is false
+   * @throws FileAlreadyExistsException when the folder already holds this bundle's index or a state file
    */
-  public static TfBundleWriter create(Path prefix, long maxShardBytes, boolean overwrite) throws IOException {
-    return new TfBundleWriter(prefix, maxShardBytes, overwrite, DEFAULT_SINK);
+  public static TfBundleWriter create(Path prefix, long maxShardBytes) throws IOException {
+    return new TfBundleWriter(prefix, maxShardBytes, DEFAULT_SINK);
   }
 
-  /** {@link #create} with {@link #DEFAULT_MAX_SHARD_BYTES}. */
-  public static TfBundleWriter create(Path prefix, boolean overwrite) throws IOException {
-    return create(prefix, DEFAULT_MAX_SHARD_BYTES, overwrite);
+  /** {@link #create(Path, long)} with {@link #DEFAULT_MAX_SHARD_BYTES}. */
+  public static TfBundleWriter create(Path prefix) throws IOException {
+    return create(prefix, DEFAULT_MAX_SHARD_BYTES);
   }
 
-  TfBundleWriter(Path prefix, long maxShardBytes, boolean overwrite, FileSink sink) throws IOException {
-    this(prefix, maxShardBytes, overwrite, sink, SYNC_EVERY);
+  TfBundleWriter(Path prefix, long maxShardBytes, FileSink sink) throws IOException {
+    this(prefix, maxShardBytes, sink, SYNC_EVERY);
   }
 
   /** Tests pass a small {@code syncEvery} to exercise the background fsyncs. */
-  TfBundleWriter(Path prefix, long maxShardBytes, boolean overwrite, FileSink sink, long syncEvery)
-      throws IOException {
+  TfBundleWriter(Path prefix, long maxShardBytes, FileSink sink, long syncEvery) throws IOException {
     checkNotNull(prefix, "prefix");
     checkNotNull(sink, "sink");
     checkArgument(maxShardBytes > 0, "maxShardBytes %s must be > 0", maxShardBytes);
     this.prefix = prefix.toAbsolutePath().normalize();
     this.folder = this.prefix.getParent();
-    checkArgument(folder != null && folder.getParent() != null && folder.getFileName() != null,
-        "prefix %s must lie in a folder below the root (that folder is what gets written)", prefix);
+    checkArgument(folder != null, "prefix %s must lie in a folder", prefix);
     this.baseName = this.prefix.getFileName().toString();
     checkArgument(!baseName.isEmpty() && !baseName.equals(CheckpointStateFile.FILE_NAME),
         "prefix %s: bad file name '%s'", prefix, baseName);
-    this.maxShardBytes = maxShardBytes;
-    this.overwrite = overwrite;
-    this.sink = sink;
-    this.syncBehind = new BackgroundSync(syncEvery);
-    if (Files.exists(folder)) {
-      if (!overwrite) {
-        throw new FileAlreadyExistsException(folder.toString(), null,
-            "output folder already exists; pass overwrite = true to replace it and everything in it");
-      }
-      if (!Files.isDirectory(folder)) {
-        throw new FileAlreadyExistsException(folder.toString(), null, "exists and is not a folder");
+    checkArgument(Files.isDirectory(folder),
+        "folder %s of the TF bundle %s does not exist (stage it with AtomicFolder)", folder, baseName);
+    for (Path p : List.of(BundleFiles.index(this.prefix), folder.resolve(CheckpointStateFile.FILE_NAME))) {
+      if (Files.exists(p)) {
+        throw new FileAlreadyExistsException(p.toString(), null, "the folder given for a new TF bundle already holds it");
       }
     }
-    Files.createDirectories(folder.getParent());
-    this.tmpFolder = folder.resolveSibling("." + folder.getFileName() + ".tmp-" + Folders.randomSuffix());
-    Files.createDirectory(tmpFolder);
-    this.tmpPrefix = tmpFolder.resolve(baseName);
+    this.maxShardBytes = maxShardBytes;
+    this.sink = sink;
+    this.syncBehind = new BackgroundSync(syncEvery);
   }
 
-  /** The prefix the bundle will have after {@link #commit}. */
+  /** The bundle's prefix. */
   public Path prefix() {
     return prefix;
   }
 
-  /** The folder that appears atomically at {@link #commit}: the prefix's parent. */
+  /** The folder the bundle is written into: the prefix's parent. */
   public Path folder() {
     return folder;
   }
@@ -164,8 +157,7 @@ public final class TfBundleWriter implements CheckpointWriter {
    * Appends one tensor's bytes to the current shard and records its index entry.
    *
    * @throws IllegalArgumentException for a duplicate or empty name, or a {@code DT_STRING} tensor
-   * @throws IOException when the data cannot be written; the temporary folder is then removed and
-   *     this writer is unusable
+   * @throws IOException when the data cannot be written; this writer is then unusable
    */
   @Override
   public void write(RawTensor tensor) throws IOException {
@@ -230,11 +222,11 @@ public final class TfBundleWriter implements CheckpointWriter {
     }
   }
 
-  /** Writes the index and state file, then renames the folder into place. */
+  /** Finishes the data files and writes the index and the state file (the folder's commit publishes them). */
   @Override
   public void commit() throws IOException {
     checkState(state == State.OPEN, "writer for %s is %s", prefix, state);
-    Path file = tmpFolder;
+    Path file = folder;
     try {
       if (shard == null && numShards == 0) {
         openShard(); // TF writes one (empty) data file even for a bundle without tensors
@@ -243,33 +235,30 @@ public final class TfBundleWriter implements CheckpointWriter {
         file = partialShard(numShards - 1);
         closeShard();
       }
-      file = tmpFolder;
+      file = folder;
       syncBehind.await();
       syncBehind.close();
       for (int i = 0; i < numShards; i++) {
         file = partialShard(i);
-        Files.move(file, BundleFiles.data(tmpPrefix, i, numShards));
+        Files.move(file, BundleFiles.data(prefix, i, numShards));
       }
-      file = BundleFiles.index(tmpPrefix);
+      file = BundleFiles.index(prefix);
       writeIndex(file);
-      file = tmpFolder.resolve(CheckpointStateFile.FILE_NAME);
+      file = folder.resolve(CheckpointStateFile.FILE_NAME);
       try (OutputStream out = Channels.newOutputStream(sink.open(file))) {
         out.write(CheckpointStateFile.format(baseName, List.of(baseName)).getBytes(StandardCharsets.UTF_8));
       }
-      file = tmpFolder;
-      syncAll();
-      publish();
       state = State.COMMITTED;
     } catch (IOException e) {
       throw fail("the bundle", file, e);
     }
   }
 
-  /** Removes the temporary folder unless {@link #commit} succeeded. Idempotent. */
+  /** Lets go of the open files unless {@link #commit} succeeded; the files stay for the stage to remove. Idempotent. */
   @Override
   public void close() throws IOException {
     if (state == State.OPEN || state == State.FAILED) {
-      abort();
+      release();
     }
     if (state != State.COMMITTED) {
       state = State.CLOSED;
@@ -290,7 +279,7 @@ public final class TfBundleWriter implements CheckpointWriter {
   }
 
   private Path partialShard(int i) {
-    return tmpFolder.resolve(String.format("%s.data-%05d.partial", baseName, i));
+    return folder.resolve(String.format("%s.data-%05d.partial", baseName, i));
   }
 
   private void writeIndex(Path file) throws IOException {
@@ -309,59 +298,23 @@ public final class TfBundleWriter implements CheckpointWriter {
     }
   }
 
-  private void syncAll() throws IOException {
-    try (Stream<Path> files = Files.list(tmpFolder)) {
-      for (Path p : (Iterable<Path>) files::iterator) {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-          ch.force(true);
-        }
-      }
-    }
-  }
-
-  private void publish() throws IOException {
-    if (!Files.exists(folder)) {
-      Files.move(tmpFolder, folder, StandardCopyOption.ATOMIC_MOVE);
-      return;
-    }
-    if (!overwrite) {
-      throw new FileAlreadyExistsException(folder.toString(), null, "output folder appeared while writing");
-    }
-    Path old = folder.resolveSibling("." + folder.getFileName() + ".old-" + Folders.randomSuffix());
-    Files.move(folder, old, StandardCopyOption.ATOMIC_MOVE);
-    try {
-      Files.move(tmpFolder, folder, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      Files.move(old, folder, StandardCopyOption.ATOMIC_MOVE);
-      throw e;
-    }
-    Folders.deleteTree(old);
-  }
-
   private IOException fail(String what, Path file, IOException cause) {
     state = State.FAILED;
-    String cleanup;
-    try {
-      abort();
-      cleanup = "the partial output was removed";
-    } catch (IOException e) {
-      cause.addSuppressed(e);
-      cleanup = "removing the partial output " + tmpFolder + " failed too: " + e;
-    }
+    release();
     return new IOException("writing TF bundle " + prefix + ": " + what + " could not be written to " + file + ": "
-        + cause.getMessage() + " (" + cause.getClass().getSimpleName() + "); " + cleanup, cause);
+        + cause.getMessage() + " (" + cause.getClass().getSimpleName() + ")", cause);
   }
 
-  private void abort() throws IOException {
-    syncBehind.close(); // its thread lets go of the files before they are deleted
+  /** Stops the background fsync and closes the open shard, so the stage can delete the files. */
+  private void release() {
+    syncBehind.close();
     if (shard != null) {
       try {
         closeShard();
       } catch (IOException ignored) {
-        // the stream is being thrown away with its folder
+        // the file is being thrown away with its stage
       }
     }
-    Folders.deleteTree(tmpFolder);
   }
 
   private static TensorShapeProto shapeProto(long[] shape) {

@@ -4,8 +4,8 @@
  *
  * <p>{@link dev.upcycle.ckpt.tf.TfBundleReader} opens a prefix, a folder with a {@code checkpoint}
  * state file or a SavedModel folder and streams tensors one at a time, checking every CRC;
- * {@link dev.upcycle.ckpt.tf.TfBundleWriter} writes a bundle into a temporary folder and renames
- * it into place at commit. The {@code .index} file is a LevelDB-format table (package-private
+ * {@link dev.upcycle.ckpt.tf.TfBundleWriter} writes a bundle into the folder it is given (a stage
+ * of {@link dev.upcycle.ckpt.AtomicFolder}, which publishes it). The {@code .index} file is a LevelDB-format table (package-private
  * {@code TableReader} / {@code TableWriter}) mapping the empty key to a {@code BundleHeaderProto}
  * and each tensor name to a {@code BundleEntryProto}; data files hold the raw little-endian bytes.
  * No TensorFlow native code runs here; tests check both directions against TF's own

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
@@ -170,21 +171,39 @@ class T5xBadInputTest {
     Files.createDirectories(out);
     Files.writeString(out.resolve("keep.txt"), "old");
     FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
-        () -> T5xCheckpointWriter.create(out, false));
+        () -> AtomicFolder.stage(out, false));
     assertTrue(e.getMessage().contains(out.toString()), e.getMessage());
     try (var list = Files.list(out.getParent())) {
-      assertEquals(1, list.count(), "no temporary folder is left beside the target");
+      assertEquals(1, list.count(), "no stage is left beside the target");
     }
     assertEquals("old", Files.readString(out.resolve("keep.txt")));
   }
 
   @Test
+  void folderHoldingACheckpointOrMissingIsRefused() throws IOException {
+    Path out = tmp.resolve("model/checkpoint_9");
+    IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+        () -> T5xCheckpointWriter.create(out));
+    assertTrue(missing.getMessage().contains(out.toString()) && missing.getMessage().contains("does not exist"),
+        missing.getMessage());
+    Files.createDirectories(out);
+    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(out)) {
+      w.commit();
+    }
+    FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
+        () -> T5xCheckpointWriter.create(out));
+    assertTrue(e.getMessage().contains(out.resolve("checkpoint").toString()), e.getMessage());
+  }
+
+  @Test
   void outputAppearingBeforeCommitIsNotReplaced() throws IOException {
     Path out = tmp.resolve("model/checkpoint_9");
-    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(out, false)) {
+    try (AtomicFolder stage = AtomicFolder.stage(out, false);
+        T5xCheckpointWriter w = T5xCheckpointWriter.create(stage.path())) {
       w.write(new RawTensor(new TensorInfo("target/w", DType.FLOAT32, new long[] {2}), ByteBuffer.allocate(8)));
+      w.commit();
       Files.createDirectories(out);
-      FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class, w::commit);
+      FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class, stage::commit);
       assertTrue(e.getMessage().contains(out.toString()), e.getMessage());
     }
     try (var list = Files.list(out)) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
@@ -59,12 +60,14 @@ class T5xRoundTripTest {
   void writesThenReadsIdenticalBytes() throws IOException {
     Path out = T5xCheckpointWriter.checkpointDir(tmp.resolve("model"), 12);
     List<RawTensor> written = tensors();
-    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(out, false, 64)) {
+    try (AtomicFolder stage = AtomicFolder.stage(out, false);
+        T5xCheckpointWriter w = T5xCheckpointWriter.create(stage.path(), 64)) {
       for (RawTensor t : written) {
         w.write(t);
       }
-      assertFalse(Files.exists(out), "nothing appears before commit");
       w.commit();
+      assertFalse(Files.exists(out), "nothing appears before the folder's commit");
+      stage.commit();
     }
     assertEquals(tmp.resolve("model/checkpoint_12"), out);
     try (var list = Files.list(out.getParent())) {
@@ -84,9 +87,9 @@ class T5xRoundTripTest {
 
   @Test
   void layoutMatchesT5x() throws IOException {
-    Path out = tmp.resolve("checkpoint_1");
+    Path out = Files.createDirectory(tmp.resolve("checkpoint_1"));
     List<RawTensor> written = tensors();
-    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(out, false, 64)) {
+    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(out, 64)) {
       for (RawTensor t : written) {
         w.write(t);
       }
@@ -164,21 +167,26 @@ class T5xRoundTripTest {
   void abortLeavesNothingAndOverwriteReplaces() throws IOException {
     Path out = tmp.resolve("checkpoint_2");
     Random rnd = new Random(3);
-    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(out, false)) {
+    try (AtomicFolder stage = AtomicFolder.stage(out, false);
+        T5xCheckpointWriter w = T5xCheckpointWriter.create(stage.path())) {
       w.write(random(rnd, "target/a", DType.FLOAT32, 4));
     }
     try (var list = Files.list(tmp)) {
-      assertEquals(0, list.count(), "close without commit removes the temporary folder");
+      assertEquals(0, list.count(), "close without commit removes the stage");
     }
     RawTensor first = random(rnd, "target/a", DType.FLOAT32, 4);
-    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(out, false)) {
+    try (AtomicFolder stage = AtomicFolder.stage(out, false);
+        T5xCheckpointWriter w = T5xCheckpointWriter.create(stage.path())) {
       w.write(first);
       w.commit();
+      stage.commit();
     }
     RawTensor second = random(rnd, "target/b", DType.INT32, 2);
-    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(out, true)) {
+    try (AtomicFolder stage = AtomicFolder.stage(out, true);
+        T5xCheckpointWriter w = T5xCheckpointWriter.create(stage.path())) {
       w.write(second);
       w.commit();
+      stage.commit();
     }
     try (T5xCheckpointReader r = T5xCheckpointReader.open(out)) {
       assertEquals(List.of(second.info()), r.tensors());
@@ -192,7 +200,7 @@ class T5xRoundTripTest {
   @Test
   void refusesBadNames() throws IOException {
     Random rnd = new Random(5);
-    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(tmp.resolve("checkpoint_3"), false)) {
+    try (T5xCheckpointWriter w = T5xCheckpointWriter.create(Files.createDirectory(tmp.resolve("checkpoint_3")))) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> w.write(random(rnd, "encoder/x", DType.FLOAT32, 2)));
       assertTrue(e.getMessage().contains("encoder/x") && e.getMessage().contains("target/"), e.getMessage());

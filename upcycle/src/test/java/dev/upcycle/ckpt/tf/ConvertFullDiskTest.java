@@ -32,7 +32,7 @@ class ConvertFullDiskTest {
     Path to = tmp.resolve("moe");
     for (long budget : new long[] {100, 1_500_000}) {
       ConvertJob job = new ConvertJob((folder, step, format) ->
-          new TfBundleWriter(folder.resolve("model.ckpt-" + step), 1 << 20, false, FullDisk.after(budget)));
+          new TfBundleWriter(folder.resolve("model.ckpt-" + step), 1 << 20, FullDisk.after(budget)));
       IOException e = assertThrows(IOException.class, () -> job.convert(from, to, UpcycleOptions.defaults(4),
           Optional.empty(), false, false, ProgressListener.NONE));
       assertTrue(e.getMessage().contains("No space left on device") && e.getMessage().contains("tensor '"),

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.model.testing.Fixtures;
@@ -165,10 +166,10 @@ class TfBundleBadInputTest {
   void existingOutputFolderWithoutOverwrite() throws Exception {
     Path folder = Files.createDirectories(tmp.resolve("out/ckpt"));
     FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
-        () -> TfBundleWriter.create(folder.resolve("model.ckpt-1"), 1 << 20, false));
+        () -> AtomicFolder.stage(folder, false));
     assertMentions(e, folder, "overwrite");
     try (Stream<Path> s = Files.list(tmp.resolve("out"))) {
-      assertEquals(List.of(folder), s.toList(), "no temporary folder was made");
+      assertEquals(List.of(folder), s.toList(), "no stage was made");
     }
     try (Stream<Path> s = Files.list(folder)) {
       assertEquals(0, s.count());
@@ -176,9 +177,19 @@ class TfBundleBadInputTest {
   }
 
   @Test
+  void folderAlreadyHoldingTheBundleOrNoFolderAtAll() throws Exception {
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class, () -> TfBundleWriter.create(prefix));
+    assertMentions(e, tmp.resolve("ckpt/model.index"));
+    IllegalArgumentException f = assertThrows(IllegalArgumentException.class,
+        () -> TfBundleWriter.create(tmp.resolve("nowhere/model")));
+    assertMentions(f, tmp.resolve("nowhere"), "does not exist", "AtomicFolder");
+  }
+
+  @Test
   void duplicateTensorName() throws Exception {
-    Path prefix = tmp.resolve("ckpt/model");
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+    Path prefix = Files.createDirectories(tmp.resolve("ckpt")).resolve("model");
+    try (TfBundleWriter w = TfBundleWriter.create(prefix)) {
       w.write(Tensors.f32("x", shape(1), 1f));
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> w.write(Tensors.f32("x", shape(2), 1f, 2f)));
@@ -198,8 +209,8 @@ class TfBundleBadInputTest {
   @Test
   void fullDiskLeavesNothingBehindWhereverItHits() throws Exception {
     // Sizes of a good run tell where each budget runs out.
-    Path good = tmp.resolve("good/ckpt/model");
-    try (TfBundleWriter w = new TfBundleWriter(good, 1 << 30, false, FullDisk.after(Long.MAX_VALUE))) {
+    Path good = Files.createDirectories(tmp.resolve("good/ckpt")).resolve("model");
+    try (TfBundleWriter w = new TfBundleWriter(good, 1 << 30, FullDisk.after(Long.MAX_VALUE))) {
       writeAll(w);
     }
     long data = Files.size(tmp.resolve("good/ckpt/model.data-00000-of-00001"));
@@ -217,20 +228,34 @@ class TfBundleBadInputTest {
         new Case(data + index + state / 2, "checkpoint")); // while writing the state file
     for (Case c : cases) {
       Path out = tmp.resolve("run-" + c.budget());
-      Path prefix = out.resolve("ckpt/model");
-      TfBundleWriter w = new TfBundleWriter(prefix, 1 << 30, false, FullDisk.after(c.budget()));
-      IOException e = assertThrows(IOException.class, () -> writeAll(w));
-      assertMentions(e, "No space left on device", c.expectedInMessage(), prefix.toAbsolutePath(), "removed");
-      w.close();
+      Path target = out.resolve("ckpt");
+      // an old folder that the failed write must leave as it was
+      Path old = Files.createDirectories(target);
+      Files.writeString(old.resolve("old.txt"), "old");
+      TfBundleWriter[] w = new TfBundleWriter[1];
+      IOException e = assertThrows(IOException.class, () -> {
+        try (AtomicFolder stage = AtomicFolder.stage(target, true)) {
+          w[0] = new TfBundleWriter(stage.path().resolve("model"), 1 << 30, FullDisk.after(c.budget()));
+          try (TfBundleWriter writer = w[0]) {
+            writeAll(writer);
+          }
+          stage.commit();
+        }
+      });
+      assertMentions(e, "No space left on device", c.expectedInMessage(), w[0].prefix());
       try (Stream<Path> s = Files.list(out)) {
-        assertEquals(List.of(), s.toList(), "budget " + c.budget() + ": neither target nor temp folder remains");
+        assertEquals(List.of(target), s.toList(), "budget " + c.budget() + ": no stage remains");
       }
-      assertThrows(IllegalStateException.class, () -> w.write(Tensors.f32("z", shape(1), 1f)));
+      try (Stream<Path> s = Files.list(target)) {
+        assertEquals(List.of(old.resolve("old.txt")), s.toList(), "budget " + c.budget() + ": the old folder as it was");
+      }
+      assertThrows(IllegalStateException.class, () -> w[0].write(Tensors.f32("z", shape(1), 1f)));
     }
   }
 
   private static Path writeSmall(Path prefix) throws IOException {
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+    Files.createDirectories(prefix.getParent());
+    try (TfBundleWriter w = TfBundleWriter.create(prefix)) {
       w.write(Tensors.i64("step", shape(), 7));
       w.write(Tensors.f32("w", shape(2, 2), 1f, 2f, 3f, 4f));
       w.commit();

@@ -7,6 +7,7 @@ import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -25,8 +26,8 @@ class TfBundleRepeatedWriteTest {
     for (int e = 0; e < 4; e++) {
       System.arraycopy(piece, 0, expected, e * piece.length, piece.length);
     }
-    Path prefix = dir.resolve("out/model.ckpt-1");
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, 100, false)) {
+    Path prefix = Files.createDirectories(dir.resolve("out")).resolve("model.ckpt-1");
+    try (TfBundleWriter w = TfBundleWriter.create(prefix, 100)) {
       w.writeRepeated(tiled, dense, 4);
       w.writeRepeated(tiled.withName("again/w"), dense, 4);
       assertThrows(IllegalArgumentException.class, () -> w.writeRepeated(tiled.withName("bad"), dense, 3));

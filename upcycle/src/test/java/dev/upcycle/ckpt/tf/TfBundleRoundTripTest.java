@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
@@ -24,6 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
 class TfBundleRoundTripTest {
 
   @TempDir Path tmp;
+
+  /** {@code prefix}, after making its folder (the writer writes into an existing one). */
+  private static Path inFolder(Path prefix) throws java.io.IOException {
+    Files.createDirectories(prefix.getParent());
+    return prefix;
+  }
 
   private static List<RawTensor> sample() {
     List<RawTensor> t = new ArrayList<>();
@@ -48,12 +55,14 @@ class TfBundleRoundTripTest {
   void everyDtypeRoundTripsAcrossSeveralShards() throws Exception {
     Path prefix = tmp.resolve("out/ckpt/model.ckpt-100");
     List<RawTensor> written = sample();
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, 3000, false)) {
+    try (AtomicFolder out = AtomicFolder.stage(prefix.getParent(), false);
+        TfBundleWriter w = TfBundleWriter.create(out.path().resolve(prefix.getFileName()), 3000)) {
       for (RawTensor r : written) {
         w.write(r);
       }
-      assertFalse(Files.exists(prefix.getParent()), "the folder must not appear before commit");
       w.commit();
+      assertFalse(Files.exists(prefix.getParent()), "the folder must not appear before its commit");
+      out.commit();
     }
     // Two 2048-byte kernels with a 3000-byte limit cannot share a shard.
     try (TfBundleReader r = TfBundleReader.open(prefix)) {
@@ -85,7 +94,8 @@ class TfBundleRoundTripTest {
     Path prefix = tmp.resolve("synced/ckpt/model.ckpt-7");
     List<RawTensor> written = sample();
     // a 1-byte threshold starts an fsync after each tensor, across shard switches
-    try (TfBundleWriter w = new TfBundleWriter(prefix, 3000, false,
+    Files.createDirectories(prefix.getParent());
+    try (TfBundleWriter w = new TfBundleWriter(prefix, 3000,
         file -> java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW,
             java.nio.file.StandardOpenOption.WRITE), 1)) {
       for (RawTensor r : written) {
@@ -104,7 +114,7 @@ class TfBundleRoundTripTest {
   @Test
   void folderWithStateFileAndIndexFileBothOpen() throws Exception {
     Path prefix = tmp.resolve("ckpt/model.ckpt-7");
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+    try (TfBundleWriter w = TfBundleWriter.create(inFolder(prefix))) {
       w.write(Tensors.f32("x", shape(2), 1f, 2f));
       w.commit();
     }
@@ -126,7 +136,7 @@ class TfBundleRoundTripTest {
   @Test
   void absoluteStateFilePathFromAnotherMachineFallsBackToTheFolder() throws Exception {
     Path prefix = tmp.resolve("ckpt/model.ckpt-3");
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+    try (TfBundleWriter w = TfBundleWriter.create(inFolder(prefix))) {
       w.write(Tensors.i32("step", shape(), 3));
       w.commit();
     }
@@ -139,7 +149,7 @@ class TfBundleRoundTripTest {
   @Test
   void emptyBundleHasOneEmptyShard() throws Exception {
     Path prefix = tmp.resolve("e/model");
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+    try (TfBundleWriter w = TfBundleWriter.create(inFolder(prefix))) {
       w.commit();
     }
     assertEquals(0, Files.size(tmp.resolve("e/model.data-00000-of-00001")));
@@ -152,11 +162,12 @@ class TfBundleRoundTripTest {
   @Test
   void closeWithoutCommitLeavesNothing() throws Exception {
     Path prefix = tmp.resolve("out/ckpt/model");
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+    try (AtomicFolder out = AtomicFolder.stage(prefix.getParent(), false);
+        TfBundleWriter w = TfBundleWriter.create(out.path().resolve("model"))) {
       w.write(Tensors.f32("x", shape(1), 1f));
     }
     try (Stream<Path> s = Files.list(tmp.resolve("out"))) {
-      assertEquals(0, s.count());
+      assertEquals(0, s.count(), "neither the folder nor its stage");
     }
   }
 
@@ -165,9 +176,11 @@ class TfBundleRoundTripTest {
     Path prefix = tmp.resolve("ckpt/model");
     Files.createDirectories(prefix.getParent());
     Files.writeString(prefix.getParent().resolve("stale.txt"), "old");
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, true)) {
+    try (AtomicFolder out = AtomicFolder.stage(prefix.getParent(), true);
+        TfBundleWriter w = TfBundleWriter.create(out.path().resolve("model"))) {
       w.write(Tensors.f32("x", shape(1), 5f));
       w.commit();
+      out.commit();
     }
     assertFalse(Files.exists(prefix.getParent().resolve("stale.txt")));
     try (TfBundleReader r = TfBundleReader.open(prefix)) {
@@ -181,7 +194,7 @@ class TfBundleRoundTripTest {
   @Test
   void stringsAndUnknownNamesAreRejectedClearly() throws Exception {
     Path prefix = tmp.resolve("ckpt/model");
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, false)) {
+    try (TfBundleWriter w = TfBundleWriter.create(inFolder(prefix))) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> w.write(
           new RawTensor(new TensorInfo("s", DType.STRING, shape()), ByteBuffer.allocate(3))));
       assertTrue(e.getMessage().contains("'s'") && e.getMessage().contains("DT_STRING"), e.getMessage());

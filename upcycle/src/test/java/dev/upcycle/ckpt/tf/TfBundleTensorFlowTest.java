@@ -71,9 +71,9 @@ class TfBundleTensorFlowTest {
 
   @Test
   void restoreV2ReadsEveryValueWeWrote() throws Exception {
-    Path prefix = tmp.resolve("ckpt/model.ckpt-42");
+    Path prefix = Files.createDirectories(tmp.resolve("ckpt")).resolve("model.ckpt-42");
     List<RawTensor> written = manyTensors();
-    try (TfBundleWriter w = TfBundleWriter.create(prefix, 2_000, false)) {
+    try (TfBundleWriter w = TfBundleWriter.create(prefix, 2_000)) {
       for (RawTensor t : written) {
         w.write(t);
       }
