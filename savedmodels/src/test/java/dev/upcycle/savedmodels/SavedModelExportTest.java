@@ -6,16 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleReader;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
-import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.ModelSpec;
+import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.Presets;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.VitConfig;

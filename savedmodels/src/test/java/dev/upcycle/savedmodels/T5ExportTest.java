@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
-import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.ModelSpec;
+import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.Presets;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.T5Config;

@@ -14,9 +14,9 @@ import dev.upcycle.provenance.Provenance;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The README's typical job with no model flag after the first: a dense run → {@code convert} (TF

@@ -1,16 +1,16 @@
 package dev.upcycle.tools.cli;
 
 import dev.upcycle.ckpt.names.NameMap;
+import dev.upcycle.inspect.SpecFacts;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.graph.Initializer;
-import dev.upcycle.inspect.SpecFacts;
 import dev.upcycle.plan.ConvertJob;
-import dev.upcycle.provenance.Provenance;
 import dev.upcycle.plan.ConvertResult;
 import dev.upcycle.plan.PlanReport;
 import dev.upcycle.plan.ProgressListener;
 import dev.upcycle.plan.UpcycleOptions;
 import dev.upcycle.plan.UpcyclePlan;
+import dev.upcycle.provenance.Provenance;
 import dev.upcycle.tools.progress.Progress;
 import java.io.PrintWriter;
 import java.nio.file.Path;

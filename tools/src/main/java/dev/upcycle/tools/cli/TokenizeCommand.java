@@ -1,8 +1,8 @@
 package dev.upcycle.tools.cli;
 
+import dev.upcycle.tools.progress.Progress;
 import dev.upcycle.train.data.Compression;
 import dev.upcycle.train.data.TokenizeJob;
-import dev.upcycle.tools.progress.Progress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.upcycle.tools.cli;
 
+import dev.upcycle.tools.progress.Progress;
 import dev.upcycle.train.ckpt.CheckpointManager;
 import dev.upcycle.train.config.TrainConfig;
 import dev.upcycle.train.metrics.ProgressPrinter;
@@ -8,7 +9,6 @@ import dev.upcycle.train.metrics.TrainListener;
 import dev.upcycle.train.step.BatchSource;
 import dev.upcycle.train.step.TrainResult;
 import dev.upcycle.train.step.Trainer;
-import dev.upcycle.tools.progress.Progress;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;

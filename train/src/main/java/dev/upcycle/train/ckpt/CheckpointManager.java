@@ -5,9 +5,9 @@ import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointFormatException;
-import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.RenamingReader;
+import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
 import dev.upcycle.model.names.CanonicalNames;
 import dev.upcycle.provenance.Provenance;
