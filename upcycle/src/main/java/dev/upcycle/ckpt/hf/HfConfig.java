@@ -71,7 +71,7 @@ public record HfConfig(Path file, String naming, ArchitectureConfig arch, List<S
     HfJson keys = new HfJson(file, root);
     String type = keys.string("model_type", null);
     if (type == null) {
-      throw keys.refuse("model_type", "absent", "one of " + HfT5Config.MODEL_TYPES + " or " + HfVitConfig.MODEL_TYPE);
+      throw keys.absent("model_type", "none", "one of " + HfT5Config.MODEL_TYPES + " or " + HfVitConfig.MODEL_TYPE);
     }
     if (HfT5Config.MODEL_TYPES.contains(type)) {
       return HfT5Config.parse(keys);
@@ -79,7 +79,7 @@ public record HfConfig(Path file, String naming, ArchitectureConfig arch, List<S
     if (type.equals(HfVitConfig.MODEL_TYPE)) {
       return HfVitConfig.parse(keys);
     }
-    throw keys.refuse("model_type", type, "one of " + HfT5Config.MODEL_TYPES + " (T5 v1.1) or "
+    throw keys.refuse("model_type", "one of " + HfT5Config.MODEL_TYPES + " (T5 v1.1) or "
         + HfVitConfig.MODEL_TYPE + " (ViT)");
   }
 

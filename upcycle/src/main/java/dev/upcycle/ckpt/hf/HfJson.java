@@ -40,7 +40,7 @@ final class HfJson {
     }
     JsonNode v = root.get(key);
     if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1) {
-      throw refuse(key, v, "a positive integer");
+      throw refuse(key, "a positive integer");
     }
     return v.intValue();
   }
@@ -50,7 +50,7 @@ final class HfJson {
     if (has(key) && root.get(key).isArray()) {
       JsonNode v = root.get(key);
       if (v.size() != 2 || !v.get(0).isIntegralNumber() || v.get(0).intValue() < 1 || !v.get(0).equals(v.get(1))) {
-        throw refuse(key, v, "a positive integer or two equal ones (our ViT takes square images and patches)");
+        throw refuse(key, "a positive integer or two equal ones (our ViT takes square images and patches)");
       }
       return v.get(0).intValue();
     }
@@ -64,7 +64,7 @@ final class HfJson {
     }
     JsonNode v = root.get(key);
     if (!v.isNumber() || v.doubleValue() < 0 || v.doubleValue() >= 1) {
-      throw refuse(key, v, "a rate in [0, 1)");
+      throw refuse(key, "a rate in [0, 1)");
     }
     return v.doubleValue();
   }
@@ -76,7 +76,7 @@ final class HfJson {
     }
     JsonNode v = root.get(key);
     if (!v.isNumber() || v.doubleValue() <= 0) {
-      throw refuse(key, v, "a positive number");
+      throw refuse(key, "a positive number");
     }
     return v.doubleValue();
   }
@@ -88,7 +88,7 @@ final class HfJson {
     }
     JsonNode v = root.get(key);
     if (!v.isTextual()) {
-      throw refuse(key, v, "a string");
+      throw refuse(key, "a string");
     }
     return v.textValue();
   }
@@ -100,7 +100,7 @@ final class HfJson {
     }
     JsonNode v = root.get(key);
     if (!v.isBoolean()) {
-      throw refuse(key, v, "true or false");
+      throw refuse(key, "true or false");
     }
     return v.booleanValue();
   }
@@ -113,27 +113,30 @@ final class HfJson {
     }
     JsonNode v = root.get(key);
     if (!v.isArray()) {
-      throw refuse(key, v, "a list of strings");
+      throw refuse(key, "a list of strings");
     }
     for (JsonNode e : v) {
       if (!e.isTextual()) {
-        throw refuse(key, v, "a list of strings");
+        throw refuse(key, "a list of strings");
       }
       out.add(e.textValue());
     }
     return out;
   }
 
-  /** The error for {@code key} holding {@code value} where {@code expected} was. */
-  CheckpointFormatException refuse(String key, Object value, String expected) {
-    return new CheckpointFormatException(file, null, "key '" + key + "' is " + describe(value) + "; expected "
-        + expected);
+  /** The error for {@code key} holding what it holds, where {@code expected} was. */
+  CheckpointFormatException refuse(String key, String expected) {
+    return refuse(key, root.get(key), expected);
   }
 
-  private static String describe(Object value) {
-    if (value instanceof JsonNode n) {
-      return n.toString();
-    }
-    return value instanceof String s ? "\"" + s + "\"" : String.valueOf(value);
+  /** The error for {@code key} holding {@code value} (as JSON), where {@code expected} was. */
+  CheckpointFormatException refuse(String key, JsonNode value, String expected) {
+    return new CheckpointFormatException(file, null, "key '" + key + "' is " + value + "; expected " + expected);
+  }
+
+  /** The error for an absent {@code key} whose transformers default {@code fallback} (JSON) is refused. */
+  CheckpointFormatException absent(String key, String fallback, String expected) {
+    return new CheckpointFormatException(file, null, "key '" + key + "' is absent (transformers' default "
+        + fallback + "); expected " + expected);
   }
 }

@@ -38,21 +38,22 @@ final class HfT5Config {
   static HfConfig parse(HfJson keys) throws CheckpointFormatException {
     List<String> architectures = keys.strings("architectures");
     if (!architectures.isEmpty() && architectures.stream().noneMatch(ARCHITECTURES::contains)) {
-      throw keys.refuse("architectures", architectures, "one of " + ARCHITECTURES
+      throw keys.refuse("architectures", "one of " + ARCHITECTURES
           + " (the encoder, the decoder and an untied lm_head)");
     }
     String ff = keys.string("feed_forward_proj", FEED_FORWARD_PROJ);
     if (!ff.equals(GATED_GELU)) {
       String why = ff.equals("relu") ? "T5 v1.0 (ReLU MLP) is not read" : "other MLPs are not read";
-      throw keys.refuse("feed_forward_proj", keys.has("feed_forward_proj") ? ff : "absent (transformers' default"
-          + " \"" + FEED_FORWARD_PROJ + "\")", "\"" + GATED_GELU + "\": our graph is the gated-GELU T5 v1.1 one; "
-          + why);
+      String expected = "\"" + GATED_GELU + "\": our graph is the gated-GELU T5 v1.1 one; " + why;
+      throw keys.has("feed_forward_proj") ? keys.refuse("feed_forward_proj", expected)
+          : keys.absent("feed_forward_proj", "\"" + FEED_FORWARD_PROJ + "\"", expected);
     }
     boolean tied = keys.bool("tie_word_embeddings", TIE_WORD_EMBEDDINGS);
     if (tied) {
-      throw keys.refuse("tie_word_embeddings", keys.has("tie_word_embeddings") ? "true" : "absent (transformers'"
-          + " default true)", "false: T5 v1.1 unties lm_head from shared (a tied T5 also scales the decoder"
-          + " output by d_model^-0.5, which our graph does not)");
+      String expected = "false: T5 v1.1 unties lm_head from shared (a tied T5 also scales the decoder output by"
+          + " d_model^-0.5, which our graph does not)";
+      throw keys.has("tie_word_embeddings") ? keys.refuse("tie_word_embeddings", expected)
+          : keys.absent("tie_word_embeddings", "true", expected);
     }
     int layers = keys.positiveInt("num_layers", NUM_LAYERS);
     T5Config arch;

@@ -40,18 +40,18 @@ final class HfVitConfig {
   static HfConfig parse(HfJson keys) throws CheckpointFormatException {
     List<String> architectures = keys.strings("architectures");
     if (architectures.contains("ViTModel")) {
-      throw keys.refuse("architectures", architectures, "[\"" + CLASSIFIER + "\"]: a ViTModel has a pooler and"
+      throw keys.refuse("architectures", "[\"" + CLASSIFIER + "\"]: a ViTModel has a pooler and"
           + " no classifier; our ViT classifies the final-norm [CLS] token with no pooler");
     }
     if (!architectures.isEmpty() && !architectures.contains(CLASSIFIER)) {
-      throw keys.refuse("architectures", architectures, "[\"" + CLASSIFIER + "\"]");
+      throw keys.refuse("architectures", "[\"" + CLASSIFIER + "\"]");
     }
     String act = keys.string("hidden_act", HIDDEN_ACT);
     if (!GELUS.contains(act)) {
-      throw keys.refuse("hidden_act", act, "one of " + GELUS + ": our ViT MLP is a GELU one");
+      throw keys.refuse("hidden_act", "one of " + GELUS + ": our ViT MLP is a GELU one");
     }
     if (!keys.bool("qkv_bias", QKV_BIAS)) {
-      throw keys.refuse("qkv_bias", "false", "true: our ViT attention has query, key and value biases");
+      throw keys.refuse("qkv_bias", "true: our ViT attention has query, key and value biases");
     }
     int classes = classes(keys);
     double dropout = keys.rate("hidden_dropout_prob", DROPOUT);
@@ -93,15 +93,14 @@ final class HfVitConfig {
     if (keys.has("id2label")) {
       JsonNode labels = keys.node("id2label");
       if (!labels.isObject() || labels.size() < 2) {
-        throw keys.refuse("id2label", labels.isObject() ? labels.size() + " labels" : labels,
-            "an object of at least 2 labels (our head has 2 or more classes)");
+        throw keys.refuse("id2label", "an object of at least 2 labels (our head has 2 or more classes)");
       }
       fromLabels = labels.size();
     }
     if (keys.has("num_labels")) {
       int n = keys.positiveInt("num_labels", NUM_LABELS);
       if (fromLabels != null && n != fromLabels) {
-        throw keys.refuse("num_labels", n, "the " + fromLabels + " entries of id2label");
+        throw keys.refuse("num_labels", "the " + fromLabels + " entries of id2label");
       }
       return n;
     }
