@@ -9,12 +9,12 @@ import dev.upcycle.ckpt.DType;
  * listed (as {@link DType#UNREADABLE}) and refused on read.
  */
 public enum SafetensorsDType {
-  F64(64, DType.FLOAT64),
   F32(32, DType.FLOAT32),
-  BF16(16, DType.BFLOAT16),
   F16(16, DType.FLOAT16),
-  I64(64, DType.INT64),
+  BF16(16, DType.BFLOAT16),
+  F64(64, DType.FLOAT64),
   I32(32, DType.INT32),
+  I64(64, DType.INT64),
   U64(64, null),
   U32(32, null),
   I16(16, null),
