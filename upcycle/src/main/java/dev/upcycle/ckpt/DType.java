@@ -14,7 +14,12 @@ public enum DType {
   INT64(8, "int64", 9),
   BOOL(1, "bool", 10),
   BFLOAT16(2, "bfloat16", 14),
-  FLOAT16(2, "float16", 19);
+  FLOAT16(2, "float16", 19),
+  /**
+   * A type a reader can list but not decode (safetensors {@code F8_E4M3}, {@code U16}, ...): the
+   * format's own spelling is {@link TensorInfo#storedDtype()}; reading such a tensor fails naming it.
+   */
+  UNREADABLE(-1, "unreadable", -1);
 
   private final int byteSize;
   private final String numpyName;
@@ -26,7 +31,7 @@ public enum DType {
     this.tfEnum = tfEnum;
   }
 
-  /** Bytes per element; -1 for variable-length strings. */
+  /** Bytes per element; -1 for variable-length strings and {@link #UNREADABLE}. */
   public int byteSize() {
     return byteSize;
   }
@@ -49,7 +54,7 @@ public enum DType {
   /** Looks up TensorFlow's {@code DataType} number, or null when this project does not handle it. */
   public static DType fromTfEnum(int value) {
     for (DType d : values()) {
-      if (d.tfEnum == value) {
+      if (d != UNREADABLE && d.tfEnum == value) {
         return d;
       }
     }

@@ -75,7 +75,7 @@ public final class T5xCheckpointReader implements CheckpointReader {
   private final List<TensorInfo> infos;
 
   private T5xCheckpointReader(Path dir, Path msgpackFile, long version, Map<String, Leaf> leaves,
-      Map<String, String> placeholders, List<String> skipped) {
+      Map<String, String> placeholders, List<String> skipped, boolean t5xLayout) {
     this.dir = dir;
     this.msgpackFile = msgpackFile;
     this.version = version;
@@ -86,7 +86,7 @@ public final class T5xCheckpointReader implements CheckpointReader {
     for (Leaf l : leaves.values()) {
       all.add(l.info());
     }
-    this.unusedSlots = Collections.unmodifiableSet(AdafactorLayout.placeholders(all));
+    this.unusedSlots = t5xLayout ? Collections.unmodifiableSet(AdafactorLayout.placeholders(all)) : Set.of();
     this.infos = all.stream().filter(t -> !unusedSlots.contains(t.name())).toList();
   }
 
@@ -115,7 +115,26 @@ public final class T5xCheckpointReader implements CheckpointReader {
         b.walk(key, e.getValue());
       }
     }
-    return new T5xCheckpointReader(dir, file, version, b.leaves, b.placeholders, b.skipped);
+    return new T5xCheckpointReader(dir, file, version, b.leaves, b.placeholders, b.skipped, true);
+  }
+
+  /**
+   * Opens a plain flax msgpack tree ({@code flax.serialization.to_bytes} of a parameter dict, e.g.
+   * Hugging Face's {@code flax_model.msgpack}): the leaves are decoded as in {@link #open}, named by
+   * their full path joined with {@code /}; no T5X level ({@code version}, {@code optimizer}) or
+   * Adafactor layout is interpreted. {@link #source()} is the file's folder.
+   */
+  public static T5xCheckpointReader openFlaxTree(Path msgpackFile) throws IOException {
+    checkNotNull(msgpackFile, "msgpackFile");
+    if (!Files.isRegularFile(msgpackFile)) {
+      throw new NoSuchFileException(msgpackFile.toString(), null, "no flax msgpack file here");
+    }
+    Path dir = msgpackFile.toAbsolutePath().getParent();
+    Builder b = new Builder(dir, msgpackFile);
+    for (Map.Entry<String, Object> e : MsgpackTree.parse(msgpackFile).entrySet()) {
+      b.walk(e.getKey(), e.getValue());
+    }
+    return new T5xCheckpointReader(dir, msgpackFile, -1, b.leaves, b.placeholders, b.skipped, false);
   }
 
   /** The checkpoint folder. */

@@ -167,7 +167,7 @@ public final class TfBundleReader implements CheckpointReader {
       DataType known = DataType.forNumber(proto.getDtypeValue());
       throw new CheckpointFormatException(indexFile, name, "dtype " + proto.getDtypeValue()
           + (known == null ? " (not a TensorFlow DataType)" : " (" + known + ")") + " is not supported; supported: "
-          + Arrays.stream(DType.values()).map(d -> d.numpyName()).collect(Collectors.joining(", ")));
+          + Arrays.stream(DType.values()).filter(d -> d != DType.UNREADABLE).map(d -> d.numpyName()).collect(Collectors.joining(", ")));
     }
     TensorShapeProto shapeProto = proto.getShape();
     if (shapeProto.getUnknownRank()) {
