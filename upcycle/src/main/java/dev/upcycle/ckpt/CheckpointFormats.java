@@ -2,6 +2,11 @@ package dev.upcycle.ckpt;
 
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.upcycle.ckpt.hf.HfCanonicalReader;
+import dev.upcycle.ckpt.hf.HfConfig;
+import dev.upcycle.ckpt.hf.HfFolders;
+import dev.upcycle.ckpt.hf.HfT5Names;
+import dev.upcycle.ckpt.hf.HfVitNames;
 import dev.upcycle.ckpt.names.MeshTfNames;
 import dev.upcycle.ckpt.names.NameMap;
 import dev.upcycle.ckpt.names.T5xNames;
@@ -124,6 +129,16 @@ public final class CheckpointFormats {
     if (!Files.exists(path) && !Files.exists(path.resolveSibling(path.getFileName() + ".index"))) {
       throw new NoSuchFileException(path.toString(), null, "no checkpoint here");
     }
+    Optional<HfFolders.HfFolder> hf = HfFolders.detect(path);
+    if (hf.isPresent()) {
+      if (userMap.isPresent()) {
+        throw new CheckpointFormatException(path, null, "is a Hugging Face folder, whose names the built-in "
+            + HfT5Names.NAMING + " / " + HfVitNames.NAMING + " tables map (with their transposes); --map is not"
+            + " used with it");
+      }
+      HfCanonicalReader canonical = openHf(hf.get());
+      return new RenamingReader(canonical, IDENTITY, canonical.naming());
+    }
     CheckpointReader inner = openStored(path);
     try {
       return rename(inner, userMap);
@@ -194,7 +209,8 @@ public final class CheckpointFormats {
     }
     throw new CheckpointFormatException(path, null, "no supported checkpoint found: expected a TF tensor bundle"
         + " (prefix, .index file, folder with a 'checkpoint' state file, SavedModel folder with variables/)"
-        + " or a T5X checkpoint folder (msgpack file 'checkpoint')");
+        + ", a T5X checkpoint folder (msgpack file 'checkpoint') or a Hugging Face folder (config.json with "
+        + HfFolders.SAFETENSORS + ", " + HfFolders.SAFETENSORS_INDEX + " or " + HfFolders.FLAX + ")");
   }
 
   /** What {@link #open} detected about a reader it returned. */
@@ -215,6 +231,25 @@ public final class CheckpointFormats {
     return new Detected(inner.format(), reader.naming(), inner.source(), index, inner.tensors().size(),
         reader.tensors().size(), reader.dropped().stream().map(e -> e.stored().name()).toList(),
         reader.unmapped().stream().map(e -> e.stored().name()).toList(), placeholders, unusedSlots, missingShards);
+  }
+
+  /**
+   * A Hugging Face folder under canonical names: {@code config.json} gives the architecture
+   * ({@link HfConfig}), the weights ({@code model.safetensors}, sharded, or {@code flax_model.msgpack})
+   * are renamed and transposed one tensor at a time ({@link HfCanonicalReader}).
+   */
+  private static HfCanonicalReader openHf(HfFolders.HfFolder folder) throws IOException {
+    Path config = folder.config().orElseThrow(() -> new CheckpointFormatException(folder.dir(), null,
+        "holds Hugging Face weights (" + folder.weights().getFileName() + ") but no " + HfFolders.CONFIG
+            + ": the architecture and its sizes come from it"));
+    HfConfig parsed = HfConfig.read(config);
+    CheckpointReader stored = folder.open();
+    try {
+      return HfCanonicalReader.open(stored, parsed);
+    } catch (IOException | RuntimeException e) {
+      stored.close();
+      throw e;
+    }
   }
 
   /** The {@code checkpoint_<step>} T5X folder with the highest step directly inside {@code dir}, if any. */

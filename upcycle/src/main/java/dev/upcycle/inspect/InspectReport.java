@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.RenamingReader;
 import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.ckpt.hf.HfCanonicalReader;
 import dev.upcycle.ckpt.names.NameMap;
 import dev.upcycle.model.config.SpecConfig;
 import dev.upcycle.provenance.ArtifactSpec;
@@ -31,8 +32,8 @@ import java.util.Optional;
 public record InspectReport(CheckpointFormats.Detected detected, Architecture architecture, List<Entry> tensors,
     long totalElements, long totalBytes, ArtifactSpec spec) {
 
-  /** One tensor. Bytes are -1 for strings. */
-  public record Entry(String name, String dtype, long[] shape, long elements, long bytes) {
+  /** One tensor; {@code stored} is its name in the file when the format's differs (Hugging Face), else null. Bytes are -1 for strings. */
+  public record Entry(String name, String dtype, long[] shape, long elements, long bytes, String stored) {
     public Entry {
       shape = shape.clone();
     }
@@ -51,14 +52,17 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
   public static InspectReport of(Path path, Optional<NameMap> userMap) throws IOException {
     try (RenamingReader reader = CheckpointFormats.list(path, userMap)) {
       List<TensorInfo> infos = reader.tensors();
-      List<Entry> entries = infos.stream().map(t -> new Entry(t.name(), t.dtype().numpyName(), t.shape(),
-          t.numElements(), t.byteSize())).toList();
+      List<Entry> entries = new java.util.ArrayList<>();
+      for (TensorInfo t : infos) {
+        String stored = reader.inner() instanceof HfCanonicalReader hf ? hf.storedName(t.name()) : null;
+        entries.add(new Entry(t.name(), t.dtype().numpyName(), t.shape(), t.numElements(), t.byteSize(), stored));
+      }
       long elements = infos.stream().mapToLong(TensorInfo::numElements).sum();
       long bytes = infos.stream().mapToLong(t -> Math.max(0, t.byteSize())).sum();
       Optional<Provenance> provenance = Provenance.find(path);
       ArtifactSpec spec = provenance.flatMap(Provenance::spec)
           .map(s -> new ArtifactSpec(Optional.of(s), "provenance", SpecFacts.of(s), provenance, ""))
-          .orElseGet(() -> ArtifactSpec.fromTensors(infos, provenance));
+          .orElseGet(() -> ArtifactSpec.of(reader, provenance));
       return new InspectReport(CheckpointFormats.detected(reader), ArchitectureDetector.detect(infos), entries,
           elements, bytes, spec);
     }
@@ -79,8 +83,8 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
     spec.provenance().ifPresent(p -> sb.append("provenance: ").append(chain(p)).append('\n'));
     int width = tensors.stream().mapToInt(e -> e.name().length()).max().orElse(10);
     for (Entry e : tensors) {
-      sb.append(String.format(Locale.ROOT, "  %-" + width + "s  %-8s %-20s %14d bytes%n", e.name(), e.dtype(),
-          Arrays.toString(e.shape()), e.bytes()));
+      sb.append(String.format(Locale.ROOT, "  %-" + width + "s  %-8s %-20s %14d bytes%s%n", e.name(), e.dtype(),
+          Arrays.toString(e.shape()), e.bytes(), e.stored() == null ? "" : "  <- " + e.stored()));
     }
     sb.append(String.format(Locale.ROOT, "total: %d tensors, %d elements, %d bytes (%.1f MiB)%n", tensors.size(),
         totalElements, totalBytes, totalBytes / 1048576.0));
@@ -156,6 +160,9 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
       Arrays.stream(e.shape()).forEach(shape::add);
       n.put("elements", e.elements());
       n.put("bytes", e.bytes());
+      if (e.stored() != null) {
+        n.put("stored_name", e.stored());
+      }
     }
     ObjectNode totals = root.putObject("totals");
     totals.put("tensors", tensors.size());

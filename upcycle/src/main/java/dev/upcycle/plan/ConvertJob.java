@@ -179,7 +179,7 @@ public final class ConvertJob {
     Optional<Provenance> parent = Provenance.find(reader.source());
     ArtifactSpec source = parent.flatMap(Provenance::spec).isPresent()
         ? ArtifactSpec.of(reader.source())
-        : ArtifactSpec.fromTensors(reader.tensors(), parent);
+        : ArtifactSpec.of(reader, parent);
     if (source.spec().isEmpty()) {
       return new OutputSpec(Optional.empty(), "the source's model spec is unknown: " + source.reason(), parent);
     }

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.RenamingReader;
 import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.ckpt.hf.HfCanonicalReader;
+import dev.upcycle.ckpt.hf.HfConfig;
 import dev.upcycle.inspect.Architecture;
 import dev.upcycle.inspect.SpecDetector;
 import dev.upcycle.inspect.SpecFacts;
@@ -27,8 +29,8 @@ import java.util.SortedSet;
 
 /**
  * The model spec of a checkpoint, from the best place there is: its provenance record, else the
- * {@code config.json} of a training step folder written before provenance records existed, else
- * its tensors (complete for T5 v1.1 and the decoder-only LM, see {@link SpecDetector}).
+ * {@code config.json} of a training step folder written before provenance records existed, else a
+ * Hugging Face folder's {@code config.json}, else its tensors (complete for T5 v1.1 and the decoder-only LM, see {@link SpecDetector}).
  *
  * @param spec the spec, when one of the three gives it
  * @param from where it came from: {@code provenance}, {@code config.json} or {@code tensors}
@@ -42,6 +44,9 @@ public record ArtifactSpec(Optional<ModelSpec> spec, String from, SortedMap<Stri
 
   /** The legacy run-config file of a training step folder. */
   public static final String LEGACY_CONFIG_FILE = "config.json";
+
+  /** Where a Hugging Face folder's spec comes from. */
+  public static final String HF_CONFIG = "Hugging Face config.json";
 
   public ArtifactSpec {
     checkNotNull(spec, "spec");
@@ -75,8 +80,20 @@ public record ArtifactSpec(Optional<ModelSpec> spec, String from, SortedMap<Stri
       }
     }
     try (RenamingReader reader = CheckpointFormats.open(checkpoint, Optional.empty())) {
-      return fromTensors(reader.tensors(), p);
+      return of(reader, p);
     }
+  }
+
+  /**
+   * The spec of an opened checkpoint without a recorded one: a Hugging Face folder's
+   * {@code config.json} ({@link HfConfig}), else its tensors.
+   */
+  public static ArtifactSpec of(RenamingReader reader, Optional<Provenance> provenance) {
+    if (reader.inner() instanceof HfCanonicalReader hf) {
+      ModelSpec s = hf.config().spec();
+      return new ArtifactSpec(Optional.of(s), HF_CONFIG, SpecFacts.of(s), provenance, "");
+    }
+    return fromTensors(reader.tensors(), provenance);
   }
 
   /** The spec the tensors give (no provenance consulted). */

@@ -78,7 +78,7 @@ class HfCanonicalReaderTest {
   // ---- the test's own HF layouts, from the published module names ----
 
   /** t5-tiny under PyTorch state-dict names, linear weights [out, in], as T5ForConditionalGeneration saves it. */
-  static Map<String, RawTensor> torchT5() {
+  static Map<String, RawTensor> torchT5(Map<String, RawTensor> t5) {
     Map<String, RawTensor> hf = new LinkedHashMap<>();
     Put put = (n, t) -> hf.put(n, t.withName(n));
     put.put("shared.weight", t5.get("token_embedder/embedding"));
@@ -124,7 +124,7 @@ class HfCanonicalReaderTest {
   }
 
   /** t5-tiny under Flax parameter paths: kernels [in, out] as they are, the relative bias an Embed [buckets, heads]. */
-  static Map<String, RawTensor> flaxT5() {
+  static Map<String, RawTensor> flaxT5(Map<String, RawTensor> t5) {
     Map<String, RawTensor> hf = new LinkedHashMap<>();
     Put put = (n, t) -> hf.put(n, t.withName(n));
     put.put("shared/embedding", t5.get("token_embedder/embedding"));
@@ -165,7 +165,7 @@ class HfCanonicalReaderTest {
   }
 
   /** vit-mnist under ViTForImageClassification state-dict names. */
-  static Map<String, RawTensor> torchVit() {
+  static Map<String, RawTensor> torchVit(Map<String, RawTensor> vit) {
     Map<String, RawTensor> hf = new LinkedHashMap<>();
     Put put = (n, t) -> hf.put(n, t.withName(n));
     put.put("vit.embeddings.cls_token", vit.get("cls"));
@@ -196,7 +196,7 @@ class HfCanonicalReaderTest {
   }
 
   /** vit-mnist under FlaxViTForImageClassification parameter paths (Conv kernel HWIO, Dense [in, out], LayerNorm scale). */
-  static Map<String, RawTensor> flaxVit() {
+  static Map<String, RawTensor> flaxVit(Map<String, RawTensor> vit) {
     Map<String, RawTensor> hf = new LinkedHashMap<>();
     Put put = (n, t) -> hf.put(n, t.withName(n));
     put.put("vit/embeddings/cls_token", vit.get("cls"));
@@ -237,7 +237,7 @@ class HfCanonicalReaderTest {
 
   @Test
   void torchT5ReadsAsTheGraphsVariables() throws IOException {
-    HfCanonicalReader r = roundTrip(T5, torchT5(), t5, HfDialect.TORCH);
+    HfCanonicalReader r = roundTrip(T5, torchT5(t5), t5, HfDialect.TORCH);
     assertEquals(List.of("decoder.embed_tokens.weight", "encoder.embed_tokens.weight"), r.dropped());
     assertEquals(HfTensorLayout.TRANSPOSE_2D, r.layout("decoder/logits_dense/kernel"));
     assertEquals("lm_head.weight", r.storedName("decoder/logits_dense/kernel"));
@@ -246,21 +246,21 @@ class HfCanonicalReaderTest {
 
   @Test
   void flaxT5ReadsAsTheGraphsVariables() throws IOException {
-    HfCanonicalReader r = roundTrip(T5, flaxT5(), t5, HfDialect.FLAX);
+    HfCanonicalReader r = roundTrip(T5, flaxT5(t5), t5, HfDialect.FLAX);
     assertEquals(HfTensorLayout.SAME, r.layout("decoder/logits_dense/kernel"));
     assertEquals(HfTensorLayout.TRANSPOSE_2D, r.layout("encoder/relpos_bias/rel_embedding"));
   }
 
   @Test
   void torchVitReadsAsTheGraphsVariables() throws IOException {
-    HfCanonicalReader r = roundTrip(VIT, torchVit(), vit, HfDialect.TORCH);
+    HfCanonicalReader r = roundTrip(VIT, torchVit(vit), vit, HfDialect.TORCH);
     assertEquals(HfTensorLayout.OIHW_TO_HWIO, r.layout("embedding/kernel"));
     assertEquals("hf-vit", r.naming());
   }
 
   @Test
   void flaxVitReadsAsTheGraphsVariables() throws IOException {
-    roundTrip(VIT, flaxVit(), vit, HfDialect.FLAX);
+    roundTrip(VIT, flaxVit(vit), vit, HfDialect.FLAX);
   }
 
   private static HfCanonicalReader roundTrip(dev.upcycle.model.ArchitectureConfig arch, Map<String, RawTensor> hf,
@@ -301,27 +301,27 @@ class HfCanonicalReaderTest {
 
   @Test
   void aMissingWeightIsNamed() {
-    String msg = refusal(T5, torchT5(), hf -> hf.remove("decoder.block.1.layer.2.DenseReluDense.wo.weight"));
+    String msg = refusal(T5, torchT5(t5), hf -> hf.remove("decoder.block.1.layer.2.DenseReluDense.wo.weight"));
     assertTrue(msg.contains("missing") && msg.contains("decoder.block.1.layer.2.DenseReluDense.wo.weight"), msg);
-    String lm = refusal(T5, flaxT5(), hf -> hf.remove("lm_head/kernel"));
+    String lm = refusal(T5, flaxT5(t5), hf -> hf.remove("lm_head/kernel"));
     assertTrue(lm.contains("missing") && lm.contains("lm_head/kernel"), lm);
   }
 
   @Test
   void anUnknownWeightIsNamedNotDropped() {
-    String msg = refusal(T5, torchT5(), hf -> hf.put("encoder.block.0.layer.0.SelfAttention.extra.weight",
+    String msg = refusal(T5, torchT5(t5), hf -> hf.put("encoder.block.0.layer.0.SelfAttention.extra.weight",
         f32("encoder.block.0.layer.0.SelfAttention.extra.weight", 4, 4)));
     assertTrue(msg.contains("does not know") && msg.contains("encoder.block.0.layer.0.SelfAttention.extra.weight"),
         msg);
     // a third encoder block is unknown to a 2-layer config
-    String deeper = refusal(T5, torchT5(), hf -> hf.put("encoder.block.2.layer.0.layer_norm.weight",
+    String deeper = refusal(T5, torchT5(t5), hf -> hf.put("encoder.block.2.layer.0.layer_norm.weight",
         f32("encoder.block.2.layer.0.layer_norm.weight", 64)));
     assertTrue(deeper.contains("encoder.block.2.layer.0.layer_norm.weight") && deeper.contains("2 encoder"), deeper);
   }
 
   @Test
   void aViTModelPoolerIsRefusedByName() {
-    String msg = refusal(VIT, torchVit(), hf -> {
+    String msg = refusal(VIT, torchVit(vit), hf -> {
       hf.put("vit.pooler.dense.weight", f32("vit.pooler.dense.weight", 64, 64));
       hf.put("vit.pooler.dense.bias", f32("vit.pooler.dense.bias", 64));
     });
@@ -331,21 +331,21 @@ class HfCanonicalReaderTest {
 
   @Test
   void aT5V10MlpIsRefusedByName() {
-    String msg = refusal(T5, torchT5(), hf -> hf.put("encoder.block.0.layer.1.DenseReluDense.wi.weight",
+    String msg = refusal(T5, torchT5(t5), hf -> hf.put("encoder.block.0.layer.1.DenseReluDense.wi.weight",
         f32("encoder.block.0.layer.1.DenseReluDense.wi.weight", 128, 64)));
     assertTrue(msg.contains("'encoder.block.0.layer.1.DenseReluDense.wi.weight' is a T5 v1.0 MLP"), msg);
   }
 
   @Test
   void aDuplicateThatDiffersFromSharedIsRefused() {
-    String msg = refusal(T5, torchT5(), hf -> hf.put("encoder.embed_tokens.weight",
+    String msg = refusal(T5, torchT5(t5), hf -> hf.put("encoder.embed_tokens.weight",
         f32("encoder.embed_tokens.weight", 1024, 32)));
     assertTrue(msg.contains("'encoder.embed_tokens.weight'") && msg.contains("should repeat 'shared.weight'"), msg);
   }
 
   @Test
   void nonFloatingAndWrongRankWeightsAreRefused() {
-    String msg = refusal(T5, torchT5(), hf -> {
+    String msg = refusal(T5, torchT5(t5), hf -> {
       hf.put("lm_head.weight", new RawTensor(new TensorInfo("lm_head.weight", DType.INT32, new long[] {1024, 64}),
           ByteBuffer.allocate(1024 * 64 * 4)));
       hf.put("encoder.block.0.layer.0.SelfAttention.q.weight", f32("encoder.block.0.layer.0.SelfAttention.q.weight",
@@ -358,7 +358,7 @@ class HfCanonicalReaderTest {
 
   @Test
   void anUnknownCanonicalNameIsNamedOnRead() throws IOException {
-    HfCanonicalReader r = HfCanonicalReader.open(new InMemoryCheckpoint("hf", torchVit().values()), config(VIT));
+    HfCanonicalReader r = HfCanonicalReader.open(new InMemoryCheckpoint("hf", torchVit(vit).values()), config(VIT));
     CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> r.read("encoder/nothing"));
     assertTrue(e.getMessage().contains("encoder/nothing"), e.getMessage());
   }
