@@ -7,7 +7,6 @@ import dev.upcycle.savedmodels.RestPredict;
 import dev.upcycle.savedmodels.ServingVersions;
 import java.io.FileNotFoundException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -49,15 +48,9 @@ public final class PredictCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     JsonNode parsed;
     try {
-      parsed = json.readTree(new String(body, StandardCharsets.UTF_8));
-    } catch (JsonProcessingException e) {
-      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
-          + e.getLocation().getColumnNr();
-      return fail(json, out, "JSON Parse error: " + e.getOriginalMessage().replaceAll("\\[Source: [^;]*; ", "[")
-          + where + " of " + (request.equals("-") ? "stdin" : request));
-    }
-    if (parsed == null || parsed.isMissingNode()) {
-      return fail(json, out, "JSON Parse error: The document is empty (" + (request.equals("-") ? "stdin" : request) + ")");
+      parsed = RestPredict.parseRequest(json, body, request.equals("-") ? "stdin" : request);
+    } catch (IllegalArgumentException e) {
+      return fail(json, out, e.getMessage());
     }
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
       try {
