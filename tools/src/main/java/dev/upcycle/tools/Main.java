@@ -90,8 +90,28 @@ public final class Main {
     cli.setErr(err);
     // the handlers write to `err` themselves: subcommands added later keep picocli's default streams
     cli.setParameterExceptionHandler(new UsageErrorHandler(err));
+    cli.setExecutionStrategy(Main::refuseUnmatchedThenRun);
     cli.setExecutionExceptionHandler(new ErrorHandler(err, debugEnv));
     return cli;
+  }
+
+  /**
+   * Runs the last command, but first refuses words picocli left unmatched because {@code --help}
+   * was also given ({@code upcycle nosuch --help} would otherwise print the top-level help, exit 0).
+   */
+  private static int refuseUnmatchedThenRun(ParseResult parsed) {
+    for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+      if (!p.unmatched().isEmpty()) {
+        CommandLine cmd = p.commandSpec().commandLine();
+        String first = p.unmatched().get(0);
+        if (!cmd.getSubcommands().isEmpty() && p.subcommand() == null && !first.startsWith("-")) {
+          throw new UnmatchedArgumentException(cmd, "Unknown command: '" + first + "' (commands: "
+              + String.join(", ", cmd.getSubcommands().keySet()) + ")");
+        }
+        throw new UnmatchedArgumentException(cmd, p.unmatched());
+      }
+    }
+    return new CommandLine.RunLast().execute(parsed);
   }
 
   /** Bad usage: one error line, suggestions for a mistyped name, a hint; exit 2. */

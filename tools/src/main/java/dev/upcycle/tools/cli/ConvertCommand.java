@@ -40,23 +40,28 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--experts", required = true, paramLabel = "E", description = "Experts per MoE layer.")
   int experts;
 
-  @Option(names = "--layout", defaultValue = "every_other", paramLabel = "LAYOUT",
+  @Option(names = "--layout", defaultValue = "every_other", paramLabel = "LAYOUT", converter = Choices.Layouts.class,
       description = "Sparse layers of every stack: every_other | last_N | 1,3,5 | none. Default: ${DEFAULT-VALUE}.")
-  String layout;
+  SparseLayout layout;
 
-  @Option(names = "--decoder-layout", paramLabel = "LAYOUT", description = "Decoder layout if it differs from --layout.")
-  String decoderLayout;
+  @Option(names = "--decoder-layout", paramLabel = "LAYOUT", converter = Choices.Layouts.class,
+      description = "Decoder layout if it differs from --layout.")
+  SparseLayout decoderLayout;
 
-  @Option(names = "--format", defaultValue = "tf", paramLabel = "tf|t5x", description = "Output format. Default: ${DEFAULT-VALUE}.")
-  String format;
+  @Option(names = "--format", defaultValue = "tf", paramLabel = "FORMAT", converter = Choices.OutputFormats.class,
+      completionCandidates = Choices.OutputFormats.class,
+      description = "Output format: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.")
+  UpcycleOptions.OutputFormat format;
 
-  @Option(names = "--optimizer-state", defaultValue = "reset", paramLabel = "reset|copy",
-      description = "Optimizer slots: reset (fresh) or copy (tiled to the experts). Default: ${DEFAULT-VALUE}.")
-  String optimizerState;
+  @Option(names = "--optimizer-state", defaultValue = "reset", paramLabel = "STATE",
+      converter = Choices.OptimizerStates.class, completionCandidates = Choices.OptimizerStates.class,
+      description = "Optimizer slots, one of ${COMPLETION-CANDIDATES}: reset (fresh) or copy (tiled to the experts)."
+          + " Default: ${DEFAULT-VALUE}.")
+  UpcycleOptions.OptimizerState optimizerState;
 
-  @Option(names = "--router-init", defaultValue = "normal:0.02", paramLabel = "INIT",
-      description = "Router initializer: normal:STD | fan_in:SCALE | zeros. Default: ${DEFAULT-VALUE}.")
-  String routerInit;
+  @Option(names = "--router-init", defaultValue = "normal:0.02", paramLabel = "INIT", converter = Choices.RouterInits.class,
+      description = "Router initializer: normal:STD | fan_in:SCALE | zeros | ones. Default: ${DEFAULT-VALUE}.")
+  Initializer routerInit;
 
   @Option(names = "--noise", defaultValue = "0", paramLabel = "S", description = "Relative Gaussian noise on expert copies.")
   double noise;
@@ -82,17 +87,17 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    SparseLayout enc = SparseLayout.parse(layout);
-    SparseLayout dec = decoderLayout == null ? enc : SparseLayout.parse(decoderLayout);
+    SparseLayout enc = layout;
+    SparseLayout dec = decoderLayout == null ? enc : decoderLayout;
     UpcycleOptions options = UpcycleOptions.defaults(experts)
         .withLayouts(enc, dec)
-        .withRouterInit(Initializer.parse(routerInit))
+        .withRouterInit(routerInit)
         .withNoise(noise)
         .withDropUpcycling(dropUpcycling)
         .withGranularity(granularity)
-        .withOptimizerState(UpcycleOptions.OptimizerState.valueOf(optimizerState.toUpperCase(Locale.ROOT)))
+        .withOptimizerState(optimizerState)
         .withSeed(seed)
-        .withOutputFormat(UpcycleOptions.OutputFormat.valueOf(format.toUpperCase(Locale.ROOT)));
+        .withOutputFormat(format);
     Optional<NameMap> userMap = map == null ? Optional.empty() : Optional.of(NameMap.load(map));
     PrintWriter out = spec.commandLine().getOut();
     Listener listener = new Listener(out, dryRun);
