@@ -87,6 +87,9 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (map != null) {
+      InputFiles.check("--map", map);
+    }
     SparseLayout enc = layout;
     SparseLayout dec = decoderLayout == null ? enc : decoderLayout;
     UpcycleOptions options = UpcycleOptions.defaults(experts)

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.upcycle.savedmodels.RestPredict;
 import dev.upcycle.savedmodels.ServingVersions;
-import java.io.FileNotFoundException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,10 +38,10 @@ public final class PredictCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path dir = ServingVersions.resolve(model);
-    if (!request.equals("-") && !Files.isRegularFile(Path.of(request))) {
-      throw new FileNotFoundException("request file " + request + " does not exist");
+    if (!request.equals("-")) {
+      InputFiles.check("--request", Path.of(request));
     }
+    Path dir = ServingVersions.resolve(model);
     byte[] body = request.equals("-") ? System.in.readAllBytes() : Files.readAllBytes(Path.of(request));
     JsonMapper json = RestPredict.json();
     PrintWriter out = spec.commandLine().getOut();

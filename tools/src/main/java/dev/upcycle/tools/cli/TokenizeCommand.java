@@ -52,6 +52,8 @@ public final class TokenizeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    InputFiles.check("--spm", spm);
+    InputFiles.check("--in", in);
     long total = 0;
     for (Path p : in) {
       total += Files.size(p);
