@@ -31,9 +31,17 @@ class FileArgumentsTest {
   private static Failure run(List<String> args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = Main.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true),
-        Map.of());
-    return new Failure(code, out.toString(), err.toString());
+    java.io.ByteArrayOutputStream progress = new java.io.ByteArrayOutputStream(); // System.err: progress lines
+    java.io.PrintStream saved = System.err;
+    System.setErr(new java.io.PrintStream(progress, true, java.nio.charset.StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = Main.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true),
+          Map.of());
+    } finally {
+      System.setErr(saved);
+    }
+    return new Failure(code, out.toString(), err + progress.toString(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   /** Each command line with {@code @} where the bad path goes, and the flag it is given to. */
