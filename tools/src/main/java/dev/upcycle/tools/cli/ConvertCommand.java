@@ -12,6 +12,7 @@ import dev.upcycle.plan.UpcycleOptions;
 import dev.upcycle.plan.UpcyclePlan;
 import dev.upcycle.provenance.Provenance;
 import dev.upcycle.tools.progress.Progress;
+import dev.upcycle.tools.progress.ProgressConsole;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -25,6 +26,8 @@ import picocli.CommandLine.Spec;
 /** {@code upcycle convert}: dense checkpoint → MoE checkpoint, streamed, checked, atomic. */
 @Command(name = "convert", description = "Upcycle a dense checkpoint into an MoE checkpoint.")
 public final class ConvertCommand implements Callable<Integer> {
+
+  private static final long MB = 1_000_000;
 
   @Spec CommandSpec spec;
 
@@ -127,12 +130,18 @@ public final class ConvertCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Prints the plan report, then drives a progress bar over tensors. */
+  /**
+   * Prints the plan report, then drives a progress bar over the megabytes written (of the plan's
+   * total), so the ETA follows the bytes, not the tensor count (one large tensor is most of a model).
+   */
   private static final class Listener implements ProgressListener {
     private final PrintWriter out;
     private final boolean dryRun;
     private Progress progress;
-    private long mbDone;
+    private long totalBytes;
+    private long totalMb;
+    private long bytesDone;
+    private long mbShown;
 
     Listener(PrintWriter out, boolean dryRun) {
       this.out = out;
@@ -144,14 +153,20 @@ public final class ConvertCommand implements Callable<Integer> {
       out.println(report.format());
       out.flush();
       if (!dryRun) {
-        progress = Progress.start("convert", plan.targets().size(), "tensors");
+        totalBytes = plan.bytesWritten();
+        totalMb = Math.max(1, (totalBytes + MB - 1) / MB);
+        progress = ProgressConsole.stderr().start("convert", totalMb, "MB");
       }
     }
 
     @Override
     public void tensorWritten(int done, int total, String name, long bytes) {
       if (progress != null) {
-        progress.advance(1);
+        bytesDone += bytes;
+        // proportional, so the last tensor lands exactly on the total
+        long mb = totalBytes == 0 ? totalMb : Math.min(totalMb, Math.round((double) bytesDone / totalBytes * totalMb));
+        progress.advance(mb - mbShown);
+        mbShown = mb;
       }
     }
 
