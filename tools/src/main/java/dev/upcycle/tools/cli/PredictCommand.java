@@ -51,7 +51,7 @@ public final class PredictCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       return fail(json, out, e.getMessage());
     }
-    try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
+    try (SavedModelBundle bundle = ServingVersions.load(dir)) {
       try {
         out.println(json.writeValueAsString(RestPredict.predict(bundle, parsed)));
       } catch (IllegalArgumentException e) {

@@ -56,4 +56,20 @@ class PredictRequestTest {
       assertFalse(err.toString().contains("StackOverflowError"), err.toString());
     }
   }
+
+  @Test
+  void aTruncatedVariablesFileIsNamed() throws Exception {
+    Path fixture = Fixtures.fixture("tfserving_saved_model_half_plus_two_cpu/00000123");
+    Path version = Files.createDirectories(tmp.resolve("model/1/variables"));
+    Files.copy(fixture.resolve("saved_model.pb"), version.getParent().resolve("saved_model.pb"));
+    Files.copy(fixture.resolve("variables/variables.index"), version.resolve("variables.index"));
+    Path data = version.resolve("variables.data-00000-of-00001");
+    Files.write(data, java.util.Arrays.copyOf(Files.readAllBytes(fixture.resolve("variables/variables.data-00000-of-00001")),
+        4));
+    Path request = Files.writeString(tmp.resolve("request.json"), "{\"instances\": [[1.0]]}");
+    int code = Main.execute(new String[] {"predict", "--model", tmp.resolve("model").toString(), "--request",
+        request.toString()}, new PrintWriter(out, true), new PrintWriter(err, true), Map.of());
+    assertEquals(1, code, err.toString());
+    assertTrue(err.toString().contains(version.toString()) && err.toString().contains("truncated"), err.toString());
+  }
 }
