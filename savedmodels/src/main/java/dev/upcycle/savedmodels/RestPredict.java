@@ -1,5 +1,12 @@
 package dev.upcycle.savedmodels;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,6 +16,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.savedmodels.JsonTensors.Spec;
 import dev.upcycle.savedmodels.JsonTensors.Values;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -52,6 +61,12 @@ public final class RestPredict {
   static final String PREDICTIONS = "predictions";
   static final String OUTPUTS = "outputs";
 
+  /**
+   * Deepest nesting of arrays and objects a request may have: a tensor of TensorFlow's highest rank
+   * (254) inside the request object, its list and an instance object, with room to spare.
+   */
+  public static final int MAX_NESTING_DEPTH = 260;
+
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
   private RestPredict() {}
@@ -61,8 +76,54 @@ public final class RestPredict {
    * requests and written unquoted in responses.
    */
   public static JsonMapper json() {
-    return JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+    JsonFactory factory = JsonFactory.builder()
+        .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build()).build();
+    return JsonMapper.builder(factory).enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
         .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS).build();
+  }
+
+  /**
+   * Parses a request body as TF Serving does: exactly one JSON document (whitespace around it only),
+   * nested at most {@link #MAX_NESTING_DEPTH} arrays and objects deep.
+   *
+   * @param source what the body came from (a file name, {@code stdin}), named in errors
+   * @throws IllegalArgumentException {@code JSON Parse error: ...} with the line and column, for a
+   *     malformed, empty, too deeply nested or trailed document (TF Serving answers 400)
+   */
+  public static JsonNode parseRequest(JsonMapper json, byte[] body, String source) {
+    try (JsonParser parser = json.createParser(body)) {
+      JsonNode tree;
+      try {
+        tree = json.readTree(parser);
+      } catch (StreamConstraintsException e) {
+        throw new IllegalArgumentException("JSON Parse error: the nesting depth exceeds the limit: a request nests at"
+            + " most " + MAX_NESTING_DEPTH + " arrays and objects" + where(e.getLocation()) + " of " + source, e);
+      }
+      if (tree == null || tree.isMissingNode()) {
+        throw new IllegalArgumentException("JSON Parse error: The document is empty (" + source + ")");
+      }
+      JsonLocation end = parser.currentLocation();
+      JsonToken next;
+      try {
+        next = parser.nextToken();
+      } catch (JsonProcessingException e) {
+        next = JsonToken.NOT_AVAILABLE; // an unreadable token after the document: trailing bytes too
+      }
+      if (next != null) {
+        throw new IllegalArgumentException("JSON Parse error: The document root must not be followed by other values"
+            + where(end) + " of " + source);
+      }
+      return tree;
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("JSON Parse error: " + e.getOriginalMessage().replaceAll("\\[Source: [^;]*; ", "[")
+          + where(e.getLocation()) + " of " + source, e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading the request " + source, e);
+    }
+  }
+
+  private static String where(JsonLocation at) {
+    return at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
   }
 
   /** TF Serving's error body: {@code {"error": message}}. */

@@ -7,6 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.exceptions.TensorFlowException;
 
 /** Finds the SavedModel TF Serving would serve from a folder: the folder itself or its highest numeric version. */
 public final class ServingVersions {
@@ -47,5 +49,35 @@ public final class ServingVersions {
       return -1;
     }
     return Long.parseLong(name);
+  }
+
+  /**
+   * Loads the SavedModel in version folder {@code dir} with the {@code serve} tag. A failure to
+   * restore the variables (a truncated or corrupt {@code variables/} bundle: TensorFlow says only
+   * "Read less bytes than requested") names the variables files and their sizes.
+   *
+   * @throws IllegalStateException when TensorFlow cannot load the model
+   */
+  public static SavedModelBundle load(Path dir) throws IOException {
+    try {
+      return SavedModelBundle.load(dir.toString(), SavedModelExporter.SERVE_TAG);
+    } catch (TensorFlowException e) {
+      String tf = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+      if (e.getMessage() != null && e.getMessage().contains("RestoreV2")) {
+        Path variables = dir.resolve("variables");
+        StringBuilder files = new StringBuilder();
+        if (Files.isDirectory(variables)) {
+          try (Stream<Path> s = Files.list(variables)) {
+            for (Path f : s.sorted().toList()) {
+              files.append(files.length() == 0 ? "" : ", ").append(f.getFileName()).append(" (")
+                  .append(Files.size(f)).append(" bytes)");
+            }
+          }
+        }
+        throw new IllegalStateException("cannot restore the variables of the SavedModel " + dir + ": " + tf
+            + "; the variables files in " + variables + " are truncated or corrupt: " + files, e);
+      }
+      throw new IllegalStateException("cannot load the SavedModel " + dir + ": " + tf, e);
+    }
   }
 }

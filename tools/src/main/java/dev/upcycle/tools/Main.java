@@ -60,14 +60,43 @@ public final class Main {
       description = "Print stack traces of errors (also: env UPCYCLE_DEBUG=1).")
   boolean verbose;
 
+  /**
+   * System property naming the file descriptor of the terminal's stderr when {@code bin/upcycle}
+   * filters the native library's stderr (fd 2) of TensorFlow's log lines: the program's own stderr
+   * is that descriptor, so it bypasses the filter.
+   */
+  public static final String STDERR_FD_PROPERTY = "upcycle.stderr.fd";
+
   public static void main(String[] args) {
     Charset cs = Charset.defaultCharset();
+    adoptStderrFd(cs);
     PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(System.out, cs), true);
     PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, cs), true);
     int code = execute(args, out, err, System.getenv());
     out.flush();
     err.flush();
     System.exit(code);
+  }
+
+  /**
+   * Makes {@link System#err} write to the descriptor in {@value #STDERR_FD_PROPERTY}; the
+   * descriptor is shared, not reopened, so {@code >log 2>&1} keeps one file offset. Without the
+   * property, or where the JVM does not allow it, System.err stays as it is.
+   */
+  private static void adoptStderrFd(Charset cs) {
+    String fd = System.getProperty(STDERR_FD_PROPERTY);
+    if (fd == null) {
+      return;
+    }
+    try {
+      java.io.FileDescriptor descriptor = new java.io.FileDescriptor();
+      java.lang.reflect.Field field = java.io.FileDescriptor.class.getDeclaredField("fd");
+      field.setAccessible(true); // bin/upcycle opens java.io for this
+      field.setInt(descriptor, Integer.parseInt(fd));
+      System.setErr(new java.io.PrintStream(new java.io.FileOutputStream(descriptor), true, cs));
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      // keep System.err (fd 2): TensorFlow's lines are filtered there, ours pass through too
+    }
   }
 
   /** Runs the program in-process and returns its exit code. */
@@ -90,8 +119,28 @@ public final class Main {
     cli.setErr(err);
     // the handlers write to `err` themselves: subcommands added later keep picocli's default streams
     cli.setParameterExceptionHandler(new UsageErrorHandler(err));
+    cli.setExecutionStrategy(Main::refuseUnmatchedThenRun);
     cli.setExecutionExceptionHandler(new ErrorHandler(err, debugEnv));
     return cli;
+  }
+
+  /**
+   * Runs the last command, but first refuses words picocli left unmatched because {@code --help}
+   * was also given ({@code upcycle nosuch --help} would otherwise print the top-level help, exit 0).
+   */
+  private static int refuseUnmatchedThenRun(ParseResult parsed) {
+    for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+      if (!p.unmatched().isEmpty()) {
+        CommandLine cmd = p.commandSpec().commandLine();
+        String first = p.unmatched().get(0);
+        if (!cmd.getSubcommands().isEmpty() && p.subcommand() == null && !first.startsWith("-")) {
+          throw new UnmatchedArgumentException(cmd, "Unknown command: '" + first + "' (commands: "
+              + String.join(", ", cmd.getSubcommands().keySet()) + ")");
+        }
+        throw new UnmatchedArgumentException(cmd, p.unmatched());
+      }
+    }
+    return new CommandLine.RunLast().execute(parsed);
   }
 
   /** Bad usage: one error line, suggestions for a mistyped name, a hint; exit 2. */

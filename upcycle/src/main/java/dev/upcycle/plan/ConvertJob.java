@@ -96,8 +96,11 @@ public final class ConvertJob {
     Path target = to.toAbsolutePath().normalize();
     checkArgument(target.getParent() != null && target.getFileName() != null, "output %s must be a folder below the root",
         to);
-    checkArgument(!from.toAbsolutePath().normalize().startsWith(target),
-        "output %s would contain or replace the source %s", to, from);
+    Path source = realPath(from);
+    Path realTarget = realPath(target);
+    checkArgument(!source.startsWith(realTarget), "output %s would contain or replace the source %s", to, from);
+    checkArgument(!Files.isDirectory(source) || !realTarget.startsWith(source),
+        "output %s is inside the source folder %s: choose a folder outside it", to, from);
     if (!dryRun) {
       AtomicFolder.checkTarget(target, overwrite);
     }
@@ -217,5 +220,18 @@ public final class ConvertJob {
     public void close() throws IOException {
       inner.close();
     }
+  }
+
+  /**
+   * {@code p} absolute and normalised, with its longest existing ancestor resolved through symlinks
+   * (so a symlinked parent cannot hide that the output lies inside the source).
+   */
+  private static Path realPath(Path p) throws IOException {
+    Path abs = p.toAbsolutePath().normalize();
+    Path existing = abs;
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    return existing == null ? abs : existing.toRealPath().resolve(existing.relativize(abs)).normalize();
   }
 }

@@ -45,4 +45,35 @@ class ConvertOutputFoldersTest {
         () -> ConvertJob.run(from, to, t5x, Optional.empty(), false, false, ProgressListener.NONE));
     assertTrue(e.getMessage().contains(to.toString()), e.getMessage());
   }
+
+  /** {@code --to} inside {@code --from} (directly, or through a symlinked parent) is refused like {@code --to} = {@code --from}. */
+  @Test
+  void outputInsideTheSourceFolderIsRefused() throws Exception {
+    Path src = tmp.resolve("src");
+    Path fixture = Fixtures.fixture("t5x_tiny_t5");
+    try (Stream<Path> walk = Files.walk(fixture)) {
+      for (Path p : walk.toList()) {
+        Path q = src.resolve(fixture.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(q);
+        } else {
+          Files.copy(p, q);
+        }
+      }
+    }
+    Path from = src.resolve("checkpoint_1");
+    UpcycleOptions options = UpcycleOptions.defaults(2);
+    for (Path to : List.of(from.resolve("moe"), from.resolve("a/b"), from.resolve("x/../moe"))) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> ConvertJob.run(from, to, options, Optional.empty(), true, false, ProgressListener.NONE), to.toString());
+      assertTrue(e.getMessage().contains("inside the source") && e.getMessage().contains(from.toString()), e.getMessage());
+    }
+    Path link = Files.createSymbolicLink(tmp.resolve("link"), from);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ConvertJob.run(from, link.resolve("moe"), options, Optional.empty(), true, false, ProgressListener.NONE));
+    assertTrue(e.getMessage().contains("inside the source"), e.getMessage());
+    // a sibling of the source folder is fine
+    assertTrue(!ConvertJob.run(from, src.resolve("moe"), options, Optional.empty(), true, false, ProgressListener.NONE)
+        .written());
+  }
 }

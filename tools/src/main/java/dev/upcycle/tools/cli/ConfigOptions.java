@@ -22,6 +22,7 @@ final class ConfigOptions {
 
   /** The config of a job that starts from no checkpoint: {@code --config} (or the defaults) and {@code --set}. */
   TrainConfig resolve(Map<String, String> extra) throws IOException {
+    checkConfigFile();
     TrainConfig c = config == null ? TrainConfig.defaults() : TrainConfig.load(config);
     Map<String, String> all = overrides(extra);
     return all.isEmpty() ? c : c.withOverrides(all);
@@ -33,8 +34,15 @@ final class ConfigOptions {
    * it) and {@code --set}; see {@link CheckpointConfig}.
    */
   TrainConfig resolveFor(Path checkpoint, Map<String, String> extra, boolean recordedRunConfig) throws IOException {
+    checkConfigFile();
     return CheckpointConfig.resolve(checkpoint, Optional.ofNullable(config), overrides(extra), recordedRunConfig)
         .config();
+  }
+
+  private void checkConfigFile() {
+    if (config != null) {
+      InputFiles.check("--config", config);
+    }
   }
 
   private Map<String, String> overrides(Map<String, String> extra) {

@@ -12,6 +12,7 @@ import dev.upcycle.plan.UpcycleOptions;
 import dev.upcycle.plan.UpcyclePlan;
 import dev.upcycle.provenance.Provenance;
 import dev.upcycle.tools.progress.Progress;
+import dev.upcycle.tools.progress.ProgressConsole;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -25,6 +26,8 @@ import picocli.CommandLine.Spec;
 /** {@code upcycle convert}: dense checkpoint → MoE checkpoint, streamed, checked, atomic. */
 @Command(name = "convert", description = "Upcycle a dense checkpoint into an MoE checkpoint.")
 public final class ConvertCommand implements Callable<Integer> {
+
+  private static final long MB = 1_000_000;
 
   @Spec CommandSpec spec;
 
@@ -40,23 +43,28 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--experts", required = true, paramLabel = "E", description = "Experts per MoE layer.")
   int experts;
 
-  @Option(names = "--layout", defaultValue = "every_other", paramLabel = "LAYOUT",
+  @Option(names = "--layout", defaultValue = "every_other", paramLabel = "LAYOUT", converter = Choices.Layouts.class,
       description = "Sparse layers of every stack: every_other | last_N | 1,3,5 | none. Default: ${DEFAULT-VALUE}.")
-  String layout;
+  SparseLayout layout;
 
-  @Option(names = "--decoder-layout", paramLabel = "LAYOUT", description = "Decoder layout if it differs from --layout.")
-  String decoderLayout;
+  @Option(names = "--decoder-layout", paramLabel = "LAYOUT", converter = Choices.Layouts.class,
+      description = "Decoder layout if it differs from --layout.")
+  SparseLayout decoderLayout;
 
-  @Option(names = "--format", defaultValue = "tf", paramLabel = "tf|t5x", description = "Output format. Default: ${DEFAULT-VALUE}.")
-  String format;
+  @Option(names = "--format", defaultValue = "tf", paramLabel = "FORMAT", converter = Choices.OutputFormats.class,
+      completionCandidates = Choices.OutputFormats.class,
+      description = "Output format: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.")
+  UpcycleOptions.OutputFormat format;
 
-  @Option(names = "--optimizer-state", defaultValue = "reset", paramLabel = "reset|copy",
-      description = "Optimizer slots: reset (fresh) or copy (tiled to the experts). Default: ${DEFAULT-VALUE}.")
-  String optimizerState;
+  @Option(names = "--optimizer-state", defaultValue = "reset", paramLabel = "STATE",
+      converter = Choices.OptimizerStates.class, completionCandidates = Choices.OptimizerStates.class,
+      description = "Optimizer slots, one of ${COMPLETION-CANDIDATES}: reset (fresh) or copy (tiled to the experts)."
+          + " Default: ${DEFAULT-VALUE}.")
+  UpcycleOptions.OptimizerState optimizerState;
 
-  @Option(names = "--router-init", defaultValue = "normal:0.02", paramLabel = "INIT",
-      description = "Router initializer: normal:STD | fan_in:SCALE | zeros. Default: ${DEFAULT-VALUE}.")
-  String routerInit;
+  @Option(names = "--router-init", defaultValue = "normal:0.02", paramLabel = "INIT", converter = Choices.RouterInits.class,
+      description = "Router initializer: normal:STD | fan_in:SCALE | zeros | ones. Default: ${DEFAULT-VALUE}.")
+  Initializer routerInit;
 
   @Option(names = "--noise", defaultValue = "0", paramLabel = "S", description = "Relative Gaussian noise on expert copies.")
   double noise;
@@ -82,17 +90,20 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    SparseLayout enc = SparseLayout.parse(layout);
-    SparseLayout dec = decoderLayout == null ? enc : SparseLayout.parse(decoderLayout);
+    if (map != null) {
+      InputFiles.check("--map", map);
+    }
+    SparseLayout enc = layout;
+    SparseLayout dec = decoderLayout == null ? enc : decoderLayout;
     UpcycleOptions options = UpcycleOptions.defaults(experts)
         .withLayouts(enc, dec)
-        .withRouterInit(Initializer.parse(routerInit))
+        .withRouterInit(routerInit)
         .withNoise(noise)
         .withDropUpcycling(dropUpcycling)
         .withGranularity(granularity)
-        .withOptimizerState(UpcycleOptions.OptimizerState.valueOf(optimizerState.toUpperCase(Locale.ROOT)))
+        .withOptimizerState(optimizerState)
         .withSeed(seed)
-        .withOutputFormat(UpcycleOptions.OutputFormat.valueOf(format.toUpperCase(Locale.ROOT)));
+        .withOutputFormat(format);
     Optional<NameMap> userMap = map == null ? Optional.empty() : Optional.of(NameMap.load(map));
     PrintWriter out = spec.commandLine().getOut();
     Listener listener = new Listener(out, dryRun);
@@ -119,12 +130,18 @@ public final class ConvertCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Prints the plan report, then drives a progress bar over tensors. */
+  /**
+   * Prints the plan report, then drives a progress bar over the megabytes written (of the plan's
+   * total), so the ETA follows the bytes, not the tensor count (one large tensor is most of a model).
+   */
   private static final class Listener implements ProgressListener {
     private final PrintWriter out;
     private final boolean dryRun;
     private Progress progress;
-    private long mbDone;
+    private long totalBytes;
+    private long totalMb;
+    private long bytesDone;
+    private long mbShown;
 
     Listener(PrintWriter out, boolean dryRun) {
       this.out = out;
@@ -136,14 +153,20 @@ public final class ConvertCommand implements Callable<Integer> {
       out.println(report.format());
       out.flush();
       if (!dryRun) {
-        progress = Progress.start("convert", plan.targets().size(), "tensors");
+        totalBytes = plan.bytesWritten();
+        totalMb = Math.max(1, (totalBytes + MB - 1) / MB);
+        progress = ProgressConsole.stderr().start("convert", totalMb, "MB");
       }
     }
 
     @Override
     public void tensorWritten(int done, int total, String name, long bytes) {
       if (progress != null) {
-        progress.advance(1);
+        bytesDone += bytes;
+        // proportional, so the last tensor lands exactly on the total
+        long mb = totalBytes == 0 ? totalMb : Math.min(totalMb, Math.round((double) bytesDone / totalBytes * totalMb));
+        progress.advance(mb - mbShown);
+        mbShown = mb;
       }
     }
 

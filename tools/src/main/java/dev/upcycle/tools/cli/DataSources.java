@@ -1,11 +1,7 @@
 package dev.upcycle.tools.cli;
 
-import dev.upcycle.model.LmConfig;
-import dev.upcycle.model.T5Config;
-import dev.upcycle.model.VitConfig;
 import dev.upcycle.provenance.Provenance;
 import dev.upcycle.train.config.TrainConfig;
-import dev.upcycle.train.input.ExampleKind;
 import dev.upcycle.train.input.TfRecordBatchSource;
 import dev.upcycle.train.step.BatchSource;
 import dev.upcycle.train.step.SyntheticBatchSource;
@@ -33,18 +29,9 @@ final class DataSources {
       return new SyntheticBatchSource(config.modelSpec(), config.batchShape(), TFloat32.class, seed);
     }
     List<Path> files = expand(paths);
-    var arch = config.modelSpec().arch();
-    TfRecordBatchSource.Options o;
-    if (arch instanceof VitConfig v) {
-      o = TfRecordBatchSource.Options.images(files, config.batchShape(), v.imageSize(), v.imageSize(), v.channels(),
-          seed);
-    } else {
-      o = TfRecordBatchSource.Options.tokens(files, arch instanceof T5Config ? ExampleKind.T5 : ExampleKind.LM,
-          config.batchShape(), seed);
-      if (!(arch instanceof T5Config) && !(arch instanceof LmConfig)) {
-        throw new IllegalStateException("unknown architecture " + arch);
-      }
-    }
+    // ids and labels are checked against the model as batches are assembled, before any step
+    TfRecordBatchSource.Options o = TfRecordBatchSource.Options.forModel(files, config.modelSpec().arch(),
+        config.batchShape(), seed);
     return new TfRecordBatchSource(shuffle ? o : o.withShuffleBuffer(1));
   }
 

@@ -35,6 +35,8 @@ public final class ImagesCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    InputFiles.check("--idx", images);
+    InputFiles.check("--labels", labels);
     IdxImages.Output o = IdxImages.toTfRecordFolder(images, labels, out, gzip ? Compression.GZIP : Compression.NONE);
     spec.commandLine().getOut().printf("wrote %d examples to %s%n", o.examples(), o.records());
     return 0;

@@ -38,6 +38,9 @@ public final class InspectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (map != null) {
+      InputFiles.check("--map", map);
+    }
     Optional<NameMap> userMap = map == null ? Optional.empty() : Optional.of(NameMap.load(map));
     InspectReport report = InspectReport.of(path, userMap);
     spec.commandLine().getOut().println(json ? report.toJson() : report.format());

@@ -5,9 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.upcycle.savedmodels.RestPredict;
 import dev.upcycle.savedmodels.ServingVersions;
-import java.io.FileNotFoundException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -40,26 +38,20 @@ public final class PredictCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path dir = ServingVersions.resolve(model);
-    if (!request.equals("-") && !Files.isRegularFile(Path.of(request))) {
-      throw new FileNotFoundException("request file " + request + " does not exist");
+    if (!request.equals("-")) {
+      InputFiles.check("--request", Path.of(request));
     }
+    Path dir = ServingVersions.resolve(model);
     byte[] body = request.equals("-") ? System.in.readAllBytes() : Files.readAllBytes(Path.of(request));
     JsonMapper json = RestPredict.json();
     PrintWriter out = spec.commandLine().getOut();
     JsonNode parsed;
     try {
-      parsed = json.readTree(new String(body, StandardCharsets.UTF_8));
-    } catch (JsonProcessingException e) {
-      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
-          + e.getLocation().getColumnNr();
-      return fail(json, out, "JSON Parse error: " + e.getOriginalMessage().replaceAll("\\[Source: [^;]*; ", "[")
-          + where + " of " + (request.equals("-") ? "stdin" : request));
+      parsed = RestPredict.parseRequest(json, body, request.equals("-") ? "stdin" : request);
+    } catch (IllegalArgumentException e) {
+      return fail(json, out, e.getMessage());
     }
-    if (parsed == null || parsed.isMissingNode()) {
-      return fail(json, out, "JSON Parse error: The document is empty (" + (request.equals("-") ? "stdin" : request) + ")");
-    }
-    try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
+    try (SavedModelBundle bundle = ServingVersions.load(dir)) {
       try {
         out.println(json.writeValueAsString(RestPredict.predict(bundle, parsed)));
       } catch (IllegalArgumentException e) {

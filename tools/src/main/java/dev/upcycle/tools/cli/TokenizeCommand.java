@@ -50,21 +50,37 @@ public final class TokenizeCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "0", description = "Span-corruption seed. Default: ${DEFAULT-VALUE}.")
   long seed;
 
+  @Option(names = "--allow-empty", description = "Write an output of 0 examples when the text holds no documents"
+      + " (refused otherwise).")
+  boolean allowEmpty;
+
   @Override
   public Integer call() throws Exception {
-    long total = 0;
+    InputFiles.check("--spm", spm);
+    InputFiles.check("--in", in);
+    long bytes = 0;
     for (Path p : in) {
-      total += Files.size(p);
+      bytes += Files.size(p);
     }
+    long total = bytes;
     TokenizeJob.Options options = new TokenizeJob.Options(pack, 0, spanCorruption, spanCorruption ? extraIds : 0, seed,
-        shards, gzip ? Compression.GZIP : Compression.NONE);
+        shards, gzip ? Compression.GZIP : Compression.NONE, allowEmpty);
     TokenizeJob.Result r;
-    try (Progress progress = Progress.start("tokenize", total / 1024, "KiB")) {
+    // the bar starts with the first bytes read, so an error before the work (bad model, existing --out) prints none
+    Progress[] progress = {null};
+    try {
       long[] done = {0};
       r = TokenizeJob.tokenize(spm, in, out, options, (read, all, examples) -> {
-        progress.advance(read / 1024 - done[0]);
+        if (progress[0] == null) {
+          progress[0] = Progress.start("tokenize", total / 1024, "KiB");
+        }
+        progress[0].advance(read / 1024 - done[0]);
         done[0] = read / 1024;
       });
+    } finally {
+      if (progress[0] != null) {
+        progress[0].close();
+      }
     }
     spec.commandLine().getOut().printf("wrote %d examples (%d documents, %d tokens) in %d shard(s) to %s;"
         + " inputs length %d, targets length %d; model vocabulary %d%n", r.examples(), r.documents(), r.tokens(),

@@ -1,6 +1,7 @@
 package dev.upcycle.tools.cli;
 
 import dev.upcycle.tools.progress.Progress;
+import dev.upcycle.tools.progress.ProgressConsole;
 import dev.upcycle.train.ckpt.CheckpointManager;
 import dev.upcycle.train.config.TrainConfig;
 import dev.upcycle.train.metrics.ProgressPrinter;
@@ -80,8 +81,9 @@ public final class TrainCommand implements Callable<Integer> {
     try (BatchSource train = DataSources.open(config, data, synthetic, true, config.seed());
         BatchSource eval = evalData.isEmpty() ? null : DataSources.open(config, evalData, false, false, config.seed())) {
       TrainResult result;
-      try (BarListener bar = new BarListener()) {
-        TrainListener listener = new ProgressPrinter(System.err, config.logEvery()).andThen(bar);
+      ProgressConsole console = ProgressConsole.stderr();
+      try (BarListener bar = new BarListener(console)) {
+        TrainListener listener = new ProgressPrinter(console.lines(), config.logEvery()).andThen(bar);
         result = Trainer.run(config, train, Optional.ofNullable(init), resume, listener, Optional.ofNullable(eval));
       }
       var out = spec.commandLine().getOut();
@@ -92,15 +94,23 @@ public final class TrainCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** A terminal progress bar over steps (plain log lines come from ProgressPrinter). */
+  /**
+   * A terminal progress bar over steps; the plain log lines come from ProgressPrinter, written to
+   * the console's {@link ProgressConsole#lines()} so that they are printed around the bar.
+   */
   static final class BarListener implements TrainListener, AutoCloseable {
+    private final ProgressConsole console;
     private Progress progress;
     private long last;
 
+    BarListener(ProgressConsole console) {
+      this.console = console;
+    }
+
     @Override
     public void onStart(long step, long lastStep) {
-      if (Progress.Mode.detect() == Progress.Mode.BAR) {
-        progress = Progress.start("train", lastStep - step, "steps");
+      if (console.mode() == Progress.Mode.BAR) {
+        progress = console.start("train", lastStep - step, "steps");
       }
       last = step;
     }

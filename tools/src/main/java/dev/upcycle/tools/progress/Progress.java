@@ -135,6 +135,29 @@ public final class Progress implements AutoCloseable {
     out.flush();
   }
 
+  /**
+   * Prints a log line as it is (no label): in {@link Mode#BAR} the bar is cleared first and redrawn
+   * below the line, so the two never share a screen line; see {@link ProgressConsole}.
+   */
+  public synchronized void println(String line) {
+    checkNotNull(line, "progress '%s': line", label);
+    if (mode == Mode.BAR && !closed) {
+      clearBar();
+      out.println(line);
+      if (drawnOnce) {
+        drawBar(nanoClock.getAsLong());
+      }
+    } else {
+      out.println(line);
+    }
+    out.flush();
+  }
+
+  /** True once {@link #close} has run. */
+  public synchronized boolean isClosed() {
+    return closed;
+  }
+
   /** Units of work finished so far. */
   public synchronized long done() {
     return done;

@@ -64,9 +64,16 @@ public final class TokenizeJob {
    * @param seed seed of the span-corruption randomness
    * @param shardCount number of output files
    * @param compression output compression
+   * @param allowEmpty write an output of 0 examples when the text holds no documents (else refused)
    */
   public record Options(int packLength, int targetsLength, boolean spanCorruption, int extraIds,
-      long seed, int shardCount, Compression compression) {
+      long seed, int shardCount, Compression compression, boolean allowEmpty) {
+    /** Options refusing empty input. */
+    public Options(int packLength, int targetsLength, boolean spanCorruption, int extraIds, long seed, int shardCount,
+        Compression compression) {
+      this(packLength, targetsLength, spanCorruption, extraIds, seed, shardCount, compression, false);
+    }
+
     public Options {
       checkArgument(packLength == 0 || packLength >= 4, "packLength %s must be 0 or >= 4",
           packLength);
@@ -125,6 +132,8 @@ public final class TokenizeJob {
     try (AtomicFolder out = AtomicFolder.stage(target, false)) {
       Run run = new Run(spm, options, out.path(), total, progress);
       Result r = run.execute(textFiles);
+      checkArgument(r.examples() > 0 || options.allowEmpty(), "no documents in %s: every line is empty, so 0 examples"
+          + " would be written; nothing written (data tokenize --allow-empty writes an empty output)", textFiles);
       provenance(spmFile, textFiles, options).withOutputsOf(out.path()).writeTo(out.path());
       out.commit();
       List<Path> shards = new ArrayList<>();

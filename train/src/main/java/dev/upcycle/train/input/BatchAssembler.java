@@ -9,6 +9,7 @@ import dev.upcycle.train.step.Batch;
 import dev.upcycle.train.text.Packer;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
@@ -19,7 +20,8 @@ import org.tensorflow.types.TInt32;
 /**
  * Turns {@code batch} serialized Examples into one {@link Batch} of static shape: token sequences
  * padded with 0 or truncated to the graph's lengths, decoder/LM inputs shifted right (first id 0),
- * image bytes scaled to [0, 1].
+ * image bytes scaled to [0, 1]; token ids and labels checked against {@code [0, idBound)} (0: unchecked),
+ * the error naming the file, the record and the value.
  */
 final class BatchAssembler {
 
@@ -28,13 +30,15 @@ final class BatchAssembler {
   private final int height;
   private final int width;
   private final int channels;
+  private final int idBound;
 
-  BatchAssembler(ExampleKind kind, BatchShape shape, int height, int width, int channels) {
+  BatchAssembler(ExampleKind kind, BatchShape shape, int height, int width, int channels, int idBound) {
     this.kind = kind;
     this.shape = shape;
     this.height = height;
     this.width = width;
     this.channels = channels;
+    this.idBound = idBound;
   }
 
   Batch assemble(List<ShuffledShardedSource.Record> records) {
@@ -51,6 +55,8 @@ final class BatchAssembler {
         for (int i = 0; i < b; i++) {
           ShuffledShardedSource.Record r = records.get(i);
           ExampleCodec.TokenExample ex = ExampleCodec.parseTokens(r.data(), r.file().toString(), r.index());
+          checkIds(ex.inputs(), ExampleCodec.INPUTS, r);
+          checkIds(ex.targets(), ExampleCodec.TARGETS, r);
           System.arraycopy(Packer.padOrTruncate(ex.inputs(), li, 0), 0, inputs, i * li, li);
           int[] t = Packer.padOrTruncate(ex.targets(), lt, 0);
           System.arraycopy(t, 0, targets, i * lt, lt);
@@ -68,6 +74,7 @@ final class BatchAssembler {
           ShuffledShardedSource.Record r = records.get(i);
           ExampleCodec.TokenExample ex = ExampleCodec.parseTokens(r.data(), r.file().toString(), r.index());
           int[] seq = ex.targets().length > 0 ? ex.targets() : ex.inputs();
+          checkIds(seq, ex.targets().length > 0 ? ExampleCodec.TARGETS : ExampleCodec.INPUTS, r);
           int[] t = Packer.padOrTruncate(seq, l, 0);
           System.arraycopy(t, 0, targets, i * l, l);
           System.arraycopy(t, 0, inputs, i * l + 1, l - 1);
@@ -89,6 +96,11 @@ final class BatchAssembler {
           for (int j = 0; j < n; j++) {
             pixels[i * n + j] = (p[j] & 0xff) / 255f;
           }
+          if (idBound > 0 && (ex.label() < 0 || ex.label() >= idBound)) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                "%s record %d: label %d is outside the model's %d classes [0, %d)", r.file(), r.index(), ex.label(),
+                idBound, idBound));
+          }
           labels[i] = Math.toIntExact(ex.label());
         }
         features.put(Batch.IMAGES, TFloat32.tensorOf(Shape.of(b, height, width, channels), DataBuffers.of(pixels, true, false)));
@@ -96,6 +108,20 @@ final class BatchAssembler {
       }
     }
     return new Batch(features);
+  }
+
+  /** Every id of {@code feature} in {@code [0, idBound)}, or an error naming the file, record and value. */
+  private void checkIds(int[] ids, String feature, ShuffledShardedSource.Record r) {
+    if (idBound == 0) {
+      return;
+    }
+    for (int j = 0; j < ids.length; j++) {
+      if (ids[j] < 0 || ids[j] >= idBound) {
+        throw new IllegalArgumentException(String.format(Locale.ROOT,
+            "%s record %d: token id %d at position %d of '%s' is outside the model's vocabulary of %d [0, %d)",
+            r.file(), r.index(), ids[j], j, feature, idBound, idBound));
+      }
+    }
   }
 
   private static TInt32 ints(int[] values, long... shape) {

@@ -3,6 +3,10 @@ package dev.upcycle.train.input;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.upcycle.model.ArchitectureConfig;
+import dev.upcycle.model.LmConfig;
+import dev.upcycle.model.T5Config;
+import dev.upcycle.model.VitConfig;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.train.data.ShuffledShardedSource;
 import dev.upcycle.train.data.TfRecordReader;
@@ -26,31 +30,58 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TfRecordBatchSource implements BatchSource {
 
-  /** Where the records are and how to read them. */
+  /**
+   * Where the records are and how to read them. {@code idBound} is the model's vocabulary size
+   * (token data) or number of classes (images): every token id and label must lie in
+   * {@code [0, idBound)}, checked as each batch is assembled, before the step that would use it
+   * (XLA's gather clamps ids out of range instead of failing); 0 checks nothing.
+   */
   public record Options(List<Path> files, ExampleKind kind, BatchShape shape, int imageHeight, int imageWidth,
-      int imageChannels, int workerIndex, int workerCount, long seed, int shuffleBuffer, int prefetch) {
+      int imageChannels, int workerIndex, int workerCount, long seed, int shuffleBuffer, int prefetch, int idBound) {
     public Options {
       checkArgument(!files.isEmpty(), "no TFRecord files given");
       checkNotNull(kind, "kind");
       checkNotNull(shape, "shape");
       checkArgument(prefetch >= 1, "prefetch must be >= 1, got %s", prefetch);
       checkArgument(shuffleBuffer >= 1, "shuffleBuffer must be >= 1, got %s", shuffleBuffer);
+      checkArgument(idBound >= 0, "idBound must be >= 0, got %s", idBound);
       files = List.copyOf(files);
     }
 
-    /** Token data (T5 or LM), one worker, shuffle buffer 4096, 4 batches ahead. */
+    /** Token data (T5 or LM), one worker, shuffle buffer 4096, 4 batches ahead, ids not checked. */
     public static Options tokens(List<Path> files, ExampleKind kind, BatchShape shape, long seed) {
-      return new Options(files, kind, shape, 0, 0, 0, 0, 1, seed, 4096, 4);
+      return new Options(files, kind, shape, 0, 0, 0, 0, 1, seed, 4096, 4, 0);
     }
 
-    /** Image data of the given size, one worker, shuffle buffer 4096, 4 batches ahead. */
+    /** Image data of the given size, one worker, shuffle buffer 4096, 4 batches ahead, labels not checked. */
     public static Options images(List<Path> files, BatchShape shape, int height, int width, int channels, long seed) {
-      return new Options(files, ExampleKind.IMAGES, shape, height, width, channels, 0, 1, seed, 4096, 4);
+      return new Options(files, ExampleKind.IMAGES, shape, height, width, channels, 0, 1, seed, 4096, 4, 0);
+    }
+
+    /**
+     * The records a model of {@code arch} trains on: its example kind, image size, and token ids
+     * checked against its vocabulary or labels against its classes.
+     */
+    public static Options forModel(List<Path> files, ArchitectureConfig arch, BatchShape shape, long seed) {
+      if (arch instanceof VitConfig v) {
+        return images(files, shape, v.imageSize(), v.imageSize(), v.channels(), seed).withIdBound(v.numClasses());
+      } else if (arch instanceof T5Config t) {
+        return tokens(files, ExampleKind.T5, shape, seed).withIdBound(t.vocabSize());
+      } else if (arch instanceof LmConfig l) {
+        return tokens(files, ExampleKind.LM, shape, seed).withIdBound(l.vocabSize());
+      }
+      throw new IllegalArgumentException("no TFRecord input for the architecture " + arch);
     }
 
     public Options withShuffleBuffer(int value) {
       return new Options(files, kind, shape, imageHeight, imageWidth, imageChannels, workerIndex, workerCount, seed,
-          value, prefetch);
+          value, prefetch, idBound);
+    }
+
+    /** The same records with token ids or labels checked against {@code [0, bound)}. */
+    public Options withIdBound(int bound) {
+      return new Options(files, kind, shape, imageHeight, imageWidth, imageChannels, workerIndex, workerCount, seed,
+          shuffleBuffer, prefetch, bound);
     }
   }
 
@@ -65,7 +96,7 @@ public final class TfRecordBatchSource implements BatchSource {
   public TfRecordBatchSource(Options options) throws IOException {
     this.options = checkNotNull(options, "options");
     this.assembler = new BatchAssembler(options.kind(), options.shape(), options.imageHeight(), options.imageWidth(),
-        options.imageChannels());
+        options.imageChannels(), options.idBound());
     long n = 0;
     for (Path f : ShuffledShardedSource.filesForWorker(options.files(), options.workerIndex(), options.workerCount())) {
       try (TfRecordReader r = TfRecordReader.open(f)) {

@@ -90,7 +90,7 @@ class TfRecordBatchSourceTest {
   @Test
   void lmAndImageBatches(@TempDir Path dir) throws Exception {
     try (TfRecordBatchSource src = new TfRecordBatchSource(new TfRecordBatchSource.Options(tokenFiles(dir),
-        ExampleKind.LM, new BatchShape(2, 3, 3), 0, 0, 0, 0, 1, 1, 1, 2)); Batch b = src.nextBatch(0)) {
+        ExampleKind.LM, new BatchShape(2, 3, 3), 0, 0, 0, 0, 1, 1, 1, 2, 0)); Batch b = src.nextBatch(0)) {
       int[] targets = Tensors.toInts(b.features().get(Batch.TARGETS));
       int[] inputs = Tensors.toInts(b.features().get(Batch.INPUTS));
       assertEquals(0, inputs[0]);
