@@ -38,7 +38,7 @@ import org.tensorflow.types.TFloat32;
  * through {@link HfCanonicalReader}: every canonical tensor equals the graph's, bit for bit, under
  * the graph's name and shape; damaged name sets are refused, naming the tensors.
  */
-class HfCanonicalReaderTest {
+public class HfCanonicalReaderTest {
 
   private static final T5Config T5 = (T5Config) Presets.get("t5-tiny");
   private static final VitConfig VIT = ((VitConfig) Presets.get("vit-mnist")).withPooling(VitConfig.Pooling.CLS);
@@ -78,7 +78,7 @@ class HfCanonicalReaderTest {
   // ---- the test's own HF layouts, from the published module names ----
 
   /** t5-tiny under PyTorch state-dict names, linear weights [out, in], as T5ForConditionalGeneration saves it. */
-  static Map<String, RawTensor> torchT5(Map<String, RawTensor> t5) {
+  public static Map<String, RawTensor> torchT5(Map<String, RawTensor> t5) {
     Map<String, RawTensor> hf = new LinkedHashMap<>();
     Put put = (n, t) -> hf.put(n, t.withName(n));
     put.put("shared.weight", t5.get("token_embedder/embedding"));
@@ -124,7 +124,7 @@ class HfCanonicalReaderTest {
   }
 
   /** t5-tiny under Flax parameter paths: kernels [in, out] as they are, the relative bias an Embed [buckets, heads]. */
-  static Map<String, RawTensor> flaxT5(Map<String, RawTensor> t5) {
+  public static Map<String, RawTensor> flaxT5(Map<String, RawTensor> t5) {
     Map<String, RawTensor> hf = new LinkedHashMap<>();
     Put put = (n, t) -> hf.put(n, t.withName(n));
     put.put("shared/embedding", t5.get("token_embedder/embedding"));
@@ -165,7 +165,7 @@ class HfCanonicalReaderTest {
   }
 
   /** vit-mnist under ViTForImageClassification state-dict names. */
-  static Map<String, RawTensor> torchVit(Map<String, RawTensor> vit) {
+  public static Map<String, RawTensor> torchVit(Map<String, RawTensor> vit) {
     Map<String, RawTensor> hf = new LinkedHashMap<>();
     Put put = (n, t) -> hf.put(n, t.withName(n));
     put.put("vit.embeddings.cls_token", vit.get("cls"));
@@ -196,7 +196,7 @@ class HfCanonicalReaderTest {
   }
 
   /** vit-mnist under FlaxViTForImageClassification parameter paths (Conv kernel HWIO, Dense [in, out], LayerNorm scale). */
-  static Map<String, RawTensor> flaxVit(Map<String, RawTensor> vit) {
+  public static Map<String, RawTensor> flaxVit(Map<String, RawTensor> vit) {
     Map<String, RawTensor> hf = new LinkedHashMap<>();
     Put put = (n, t) -> hf.put(n, t.withName(n));
     put.put("vit/embeddings/cls_token", vit.get("cls"));
