@@ -59,10 +59,7 @@ public record InspectReport(CheckpointFormats.Detected detected, Architecture ar
       }
       long elements = infos.stream().mapToLong(TensorInfo::numElements).sum();
       long bytes = infos.stream().mapToLong(t -> Math.max(0, t.byteSize())).sum();
-      Optional<Provenance> provenance = Provenance.find(path);
-      ArtifactSpec spec = provenance.flatMap(Provenance::spec)
-          .map(s -> new ArtifactSpec(Optional.of(s), "provenance", SpecFacts.of(s), provenance, ""))
-          .orElseGet(() -> ArtifactSpec.of(reader, provenance));
+      ArtifactSpec spec = ArtifactSpec.of(reader, path);
       return new InspectReport(CheckpointFormats.detected(reader), ArchitectureDetector.detect(infos), entries,
           elements, bytes, spec);
     }

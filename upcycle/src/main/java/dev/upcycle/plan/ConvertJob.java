@@ -179,10 +179,8 @@ public final class ConvertJob {
    * narrower than the dense MLP).
    */
   public static OutputSpec outputSpec(RenamingReader reader, UpcycleOptions options) throws IOException {
-    Optional<Provenance> parent = Provenance.find(reader.source());
-    ArtifactSpec source = parent.flatMap(Provenance::spec).isPresent()
-        ? ArtifactSpec.of(reader.source())
-        : ArtifactSpec.of(reader, parent);
+    ArtifactSpec source = ArtifactSpec.of(reader, reader.source());
+    Optional<Provenance> parent = source.provenance();
     if (source.spec().isEmpty()) {
       return new OutputSpec(Optional.empty(), "the source's model spec is unknown: " + source.reason(), parent);
     }

@@ -8,7 +8,6 @@ import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.RenamingReader;
 import dev.upcycle.ckpt.TensorInfo;
 import dev.upcycle.ckpt.hf.HfCanonicalReader;
-import dev.upcycle.ckpt.hf.HfConfig;
 import dev.upcycle.inspect.Architecture;
 import dev.upcycle.inspect.SpecDetector;
 import dev.upcycle.inspect.SpecFacts;
@@ -57,43 +56,53 @@ public record ArtifactSpec(Optional<ModelSpec> spec, String from, SortedMap<Stri
   /** Reads what {@code checkpoint} (folder or bundle prefix, any supported format) says about its model. */
   public static ArtifactSpec of(Path checkpoint) throws IOException {
     checkNotNull(checkpoint, "checkpoint");
-    Optional<Provenance> p = Provenance.find(checkpoint);
-    if (p.isPresent() && p.get().spec().isPresent()) {
-      ModelSpec s = p.get().spec().get();
-      return new ArtifactSpec(Optional.of(s), "provenance", SpecFacts.of(s), p, "");
-    }
-    Path dir = Files.isDirectory(checkpoint) ? checkpoint : checkpoint.toAbsolutePath().getParent();
-    Path legacy = dir == null ? null : dir.resolve(LEGACY_CONFIG_FILE);
-    if (legacy != null && Files.isRegularFile(legacy)) {
-      JsonNode tree = ConfigJson.MAPPER.readTree(legacy.toFile());
-      if (tree != null && tree.has("model") && tree.has("moe")) {
-        ObjectNode sections = ConfigJson.MAPPER.createObjectNode();
-        sections.set("model", tree.get("model"));
-        sections.set("moe", tree.get("moe"));
-        ModelSpec s;
-        try {
-          s = SpecConfig.fromTree(sections).spec();
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(legacy + ": " + e.getMessage(), e);
-        }
-        return new ArtifactSpec(Optional.of(s), LEGACY_CONFIG_FILE, SpecFacts.of(s), p, "");
-      }
-    }
     try (RenamingReader reader = CheckpointFormats.open(checkpoint, Optional.empty())) {
-      return of(reader, p);
+      return of(reader, checkpoint);
     }
   }
 
   /**
-   * The spec of an opened checkpoint without a recorded one: a Hugging Face folder's
-   * {@code config.json} ({@link HfConfig}), else its tensors.
+   * The same for a checkpoint already open ({@code artifact} is the path it was opened from, where
+   * its provenance and legacy config.json are looked for): provenance, else a step folder's
+   * config.json, else a Hugging Face folder's config.json, else the tensors.
    */
-  public static ArtifactSpec of(RenamingReader reader, Optional<Provenance> provenance) {
+  public static ArtifactSpec of(RenamingReader reader, Path artifact) throws IOException {
+    checkNotNull(reader, "reader");
+    Optional<Provenance> p = Provenance.find(artifact);
+    if (p.isPresent() && p.get().spec().isPresent()) {
+      ModelSpec s = p.get().spec().get();
+      return new ArtifactSpec(Optional.of(s), "provenance", SpecFacts.of(s), p, "");
+    }
+    Optional<ModelSpec> legacy = legacySpec(artifact);
+    if (legacy.isPresent()) {
+      return new ArtifactSpec(legacy, LEGACY_CONFIG_FILE, SpecFacts.of(legacy.get()), p, "");
+    }
     if (reader.inner() instanceof HfCanonicalReader hf) {
       ModelSpec s = hf.config().spec();
-      return new ArtifactSpec(Optional.of(s), HF_CONFIG, SpecFacts.of(s), provenance, "");
+      return new ArtifactSpec(Optional.of(s), HF_CONFIG, SpecFacts.of(s), p, "");
     }
-    return fromTensors(reader.tensors(), provenance);
+    return fromTensors(reader.tensors(), p);
+  }
+
+  /** The spec in a training step folder's {@code config.json} (written before provenance records existed). */
+  private static Optional<ModelSpec> legacySpec(Path artifact) throws IOException {
+    Path dir = Files.isDirectory(artifact) ? artifact : artifact.toAbsolutePath().getParent();
+    Path legacy = dir == null ? null : dir.resolve(LEGACY_CONFIG_FILE);
+    if (legacy == null || !Files.isRegularFile(legacy)) {
+      return Optional.empty();
+    }
+    JsonNode tree = ConfigJson.MAPPER.readTree(legacy.toFile());
+    if (tree == null || !tree.has("model") || !tree.has("moe")) {
+      return Optional.empty(); // e.g. a Hugging Face config.json
+    }
+    ObjectNode sections = ConfigJson.MAPPER.createObjectNode();
+    sections.set("model", tree.get("model"));
+    sections.set("moe", tree.get("moe"));
+    try {
+      return Optional.of(SpecConfig.fromTree(sections).spec());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(legacy + ": " + e.getMessage(), e);
+    }
   }
 
   /** The spec the tensors give (no provenance consulted). */
