@@ -6,6 +6,7 @@ import dev.upcycle.tools.cli.ConvertBenchCommand;
 import dev.upcycle.tools.cli.ConvertCommand;
 import dev.upcycle.tools.cli.DataCommand;
 import dev.upcycle.tools.cli.EvalCommand;
+import dev.upcycle.tools.cli.ExperimentCommand;
 import dev.upcycle.tools.cli.ExportCommand;
 import dev.upcycle.tools.cli.PredictCommand;
 import dev.upcycle.tools.cli.TrainBenchCommand;
@@ -47,7 +48,7 @@ public final class Main {
   /** Top-level subcommands, in help order. New commands are registered here and only here. */
   public static final List<Class<?>> COMMANDS =
       List.of(DemoCommand.class, InspectCommand.class, ConvertCommand.class, DataCommand.class, TrainCommand.class,
-          EvalCommand.class, ExportCommand.class, PredictCommand.class, BenchCommand.class);
+          EvalCommand.class, ExportCommand.class, PredictCommand.class, ExperimentCommand.class, BenchCommand.class);
 
   /** Subcommands of {@code upcycle bench}, in help order. */
   public static final List<Class<?>> BENCHES =

@@ -5,7 +5,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Finds Fashion-MNIST as Debian's {@code dataset-fashion-mnist} package installs it
@@ -32,13 +31,9 @@ public final class FashionMnist {
       log.printf("dataset: Fashion-MNIST from %s%s%n", dir, dir.equals(DEBIAN_DIR) ? " (Debian package " + PACKAGE + ")" : "");
       return files(dir);
     }
-    if (env == null && canInstall()) {
-      log.printf("dataset: Fashion-MNIST is not installed; installing Debian package %s (apt-get, ~31 MB)%n", PACKAGE);
-      log.flush();
-      if (run("apt-get", "install", "-y", "-qq", PACKAGE) != 0) {
-        run("apt-get", "update", "-qq");
-        run("apt-get", "install", "-y", "-qq", PACKAGE);
-      }
+    if (env == null && DebianPackages.canInstall()) {
+      log.printf("dataset: Fashion-MNIST is not installed%n");
+      DebianPackages.install(PACKAGE, "Fashion-MNIST, ~31 MB", log);
       if (complete(dir)) {
         return files(dir);
       }
@@ -46,6 +41,19 @@ public final class FashionMnist {
     throw new IOException("Fashion-MNIST not found in " + dir + ": install it with `sudo apt-get install " + PACKAGE
         + "` (Debian/Ubuntu), or set " + ENV + " to a folder holding train-images-idx3-ubyte.gz,"
         + " train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz");
+  }
+
+  /** The four files in {@code dir} (a user's copy of the dataset), or an error naming what is missing. */
+  public static Files4 in(Path dir) throws IOException {
+    Files4 f = files(dir);
+    for (Path p : List.of(f.trainImages(), f.trainLabels(), f.testImages(), f.testLabels())) {
+      if (!Files.isRegularFile(p)) {
+        throw new IOException("Fashion-MNIST folder " + dir + ": " + p.getFileName() + " not found (expected"
+            + " train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and"
+            + " t10k-labels-idx1-ubyte.gz)");
+      }
+    }
+    return f;
   }
 
   private static Files4 files(Path dir) {
@@ -56,20 +64,5 @@ public final class FashionMnist {
   private static boolean complete(Path dir) {
     Files4 f = files(dir);
     return List.of(f.trainImages(), f.trainLabels(), f.testImages(), f.testLabels()).stream().allMatch(Files::isRegularFile);
-  }
-
-  private static boolean canInstall() {
-    return "root".equals(System.getProperty("user.name")) && Files.isExecutable(Path.of("/usr/bin/apt-get"));
-  }
-
-  private static int run(String... command) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    p.getOutputStream().close();
-    if (!p.waitFor(10, TimeUnit.MINUTES)) {
-      p.destroyForcibly();
-      return -1;
-    }
-    return p.exitValue();
   }
 }

@@ -19,6 +19,14 @@ public interface TrainListener {
 
   default void onEval(long step, double loss, double accuracy) {}
 
+  /**
+   * An evaluation finished: total loss (cross-entropy plus z-loss), cross-entropy alone, and top-1
+   * (ViT) or token (T5, LM) accuracy. The default forwards to {@link #onEval(long, double, double)}.
+   */
+  default void onEval(long step, double loss, double crossEntropy, double accuracy) {
+    onEval(step, loss, accuracy);
+  }
+
   default void onFinish(long step) {}
 
   /** Both listeners, in order. */
@@ -53,6 +61,12 @@ public interface TrainListener {
       public void onEval(long step, double loss, double accuracy) {
         first.onEval(step, loss, accuracy);
         next.onEval(step, loss, accuracy);
+      }
+
+      @Override
+      public void onEval(long step, double loss, double crossEntropy, double accuracy) {
+        first.onEval(step, loss, crossEntropy, accuracy);
+        next.onEval(step, loss, crossEntropy, accuracy);
       }
 
       @Override

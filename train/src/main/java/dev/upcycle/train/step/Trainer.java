@@ -16,6 +16,7 @@ import dev.upcycle.train.metrics.TrainListener;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.LongPredicate;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.family.TFloating;
@@ -53,12 +54,45 @@ public final class Trainer {
   public static TrainResult run(TrainConfig config, BatchSource source, Optional<Path> initCheckpoint, boolean resume,
       TrainListener listener, Optional<BatchSource> evalSource) throws IOException {
     checkNotNull(config, "config");
+    checkNotNull(evalSource, "evalSource");
+    Optional<EvalPlan> plan = evalSource.filter(e -> config.evalEvery() > 0)
+        .map(e -> new EvalPlan(e, config.evalBatches(), step -> step % config.evalEvery() == 0));
+    return runWithEvalPlan(config, source, initCheckpoint, resume, listener, plan);
+  }
+
+  /**
+   * When to evaluate during a run: after every step counter value {@code at} accepts, on
+   * {@code batches} batches of {@code source} (batch i of every evaluation is {@code nextBatch(i)}).
+   */
+  public record EvalPlan(BatchSource source, int batches, LongPredicate at) {
+    public EvalPlan {
+      checkNotNull(source, "source");
+      checkArgument(batches >= 1, "eval batches must be >= 1, got %s", batches);
+      checkNotNull(at, "at");
+    }
+  }
+
+  /** {@link #run(TrainConfig, BatchSource, Optional, boolean, TrainListener, Optional)} with an explicit plan. */
+  public static TrainResult runWithEvalPlan(TrainConfig config, BatchSource source, Optional<Path> initCheckpoint,
+      boolean resume, TrainListener listener, Optional<EvalPlan> evalPlan) throws IOException {
+    checkNotNull(config, "config");
     checkNotNull(source, "source");
     checkNotNull(initCheckpoint, "initCheckpoint");
     checkNotNull(listener, "listener");
-    checkNotNull(evalSource, "evalSource");
+    checkNotNull(evalPlan, "evalPlan");
     Class<? extends TFloating> dtype = config.dtype().equals("float64") ? TFloat64.class : TFloat32.class;
-    return runTyped(config, dtype, source, initCheckpoint, resume, listener, evalSource);
+    return runTyped(config, dtype, source, initCheckpoint, resume, listener, evalPlan);
+  }
+
+  /**
+   * Tokens one step of {@code config} trains on: batch × sequence length for a ViT (patches and
+   * any class token), else the batch shape's tokens. {@link StepMetrics#tokensPerS} is this over
+   * the step's wall time.
+   */
+  public static long tokensPerStep(TrainConfig config) {
+    return config.modelSpec().arch() instanceof dev.upcycle.model.VitConfig v
+        ? (long) config.batchSize() * v.sequenceLength()
+        : config.batchShape().tokens();
   }
 
   /** The train-step options a config asks for. */
@@ -68,7 +102,7 @@ public final class Trainer {
   }
 
   private static <T extends TFloating> TrainResult runTyped(TrainConfig config, Class<T> dtype, BatchSource source,
-      Optional<Path> initCheckpoint, boolean resume, TrainListener listener, Optional<BatchSource> evalSource)
+      Optional<Path> initCheckpoint, boolean resume, TrainListener listener, Optional<EvalPlan> evalPlan)
       throws IOException {
     Path runDir = Path.of(config.outputDir()).toAbsolutePath().normalize();
     CheckpointManager checkpoints = new CheckpointManager(runDir.resolve("checkpoints"), config.keepCheckpoints());
@@ -90,12 +124,10 @@ public final class Trainer {
       checkArgument(s < config.trainSteps() || latest.isPresent(),
           "the initial checkpoint is at step %s, which is not below train_steps %s (train_steps counts from step 0,"
               + " as in T5X)", s, config.trainSteps());
-      long tokensPerStep = config.modelSpec().arch() instanceof dev.upcycle.model.VitConfig v
-          ? (long) config.batchSize() * v.sequenceLength()
-          : config.batchShape().tokens();
+      long tokensPerStep = tokensPerStep(config);
       StepMetrics last = null;
       try (MetricsLog metrics = new MetricsLog(runDir, s);
-          Evaluator<T> evaluator = evalSource.isPresent() && config.evalEvery() > 0 ? Evaluator.attach(step) : null) {
+          Evaluator<T> evaluator = evalPlan.isPresent() ? Evaluator.attach(step) : null) {
         TrainListener all = metrics.andThen(listener);
         all.onStart(s, config.trainSteps());
         long lastSaved = latest.isPresent() ? s : -1;
@@ -116,9 +148,9 @@ public final class Trainer {
             lastSaved = s;
             all.onCheckpoint(s, folder);
           }
-          if (evaluator != null && s % config.evalEvery() == 0) {
-            Evaluator.Evaluation e = evaluator.evaluate(evalSource.get(), config.evalBatches());
-            all.onEval(s, e.loss(), e.accuracy());
+          if (evaluator != null && evalPlan.get().at().test(s)) {
+            Evaluator.Evaluation e = evaluator.evaluate(evalPlan.get().source(), evalPlan.get().batches());
+            all.onEval(s, e.loss(), e.crossEntropy(), e.accuracy());
           }
         }
         if (lastSaved != s) {
