@@ -20,8 +20,9 @@ import java.util.Set;
  * trie lookup), UNIGRAM (Viterbi) and BPE (score-ordered merges) segmentation, byte fallback
  * ({@code <0xAB>} pieces) for unknown characters when the model enables it, and decoding.
  *
- * <p>Encoding follows SentencePiece: a run of unknown pieces becomes one unknown id when byte
- * fallback is off; no BOS/EOS is added (callers append {@link #eosId()} themselves).
+ * <p>Encoding gives the ids of SentencePiece 0.1.97's {@code spm_encode} (UNIGRAM: see
+ * {@link UnigramSegmenter}): a run of unknown pieces becomes one unknown id when byte fallback is
+ * off; no BOS/EOS is added (callers append {@link #eosId()} themselves).
  * WORD and CHAR models are not supported (rejected when loading).
  *
  * <p>Instances are immutable and thread-safe.

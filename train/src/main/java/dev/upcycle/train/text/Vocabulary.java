@@ -16,7 +16,13 @@ final class Vocabulary {
   final Map<String, Integer> segmentable = new HashMap<>();
   final Map<String, Integer> all = new HashMap<>();
   final int unkId;
+  /** Lowest NORMAL score; {@code Float.MAX_VALUE} if there is none (upstream's FLT_MAX). */
   final float minScore;
+  /**
+   * Highest NORMAL score, but never below {@code Float.MIN_NORMAL}: SentencePiece 0.1.97's
+   * unigram {@code Model} starts its maximum at {@code FLT_MIN} (the smallest positive normal
+   * float), so for the usual all-negative log-probability scores it stays at FLT_MIN.
+   */
   final float maxScore;
   final int maxPieceChars;
 
@@ -27,7 +33,7 @@ final class Vocabulary {
     types = new PieceType[n];
     int unk = -1;
     float min = Float.MAX_VALUE;
-    float max = -Float.MAX_VALUE;
+    float max = Float.MIN_NORMAL;
     int maxChars = 1;
     for (int i = 0; i < n; i++) {
       ModelProtoReader.Piece p = list.get(i);
