@@ -142,7 +142,7 @@ class GranularScalingTest {
   static Stream<Arguments> rules() {
     List<Arguments> out = new ArrayList<>();
     for (boolean gated : new boolean[] {true, false}) {
-      for (int g : new int[] {2, 4}) {
+      for (int g : new int[] {1, 2, 4}) { // upstream scales at G = 1 too
         out.add(Arguments.of(gated, g, GranularScaling.WO_TIMES_G));
         out.add(Arguments.of(gated, g, GranularScaling.megatron(Routing.parse("top_k:2"), Routing.parse("top_k:2"))));
         out.add(Arguments.of(gated, g, GranularScaling.megatron(Routing.parse("top_k:" + g + ":renormalize"),

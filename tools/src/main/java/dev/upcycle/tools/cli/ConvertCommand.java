@@ -127,7 +127,7 @@ public final class ConvertCommand implements Callable<Integer> {
           .withSeed(seed)
           .withOutputFormat(format);
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     Optional<NameMap> userMap = map == null ? Optional.empty() : Optional.of(NameMap.load(map));
     PrintWriter out = spec.commandLine().getOut();
