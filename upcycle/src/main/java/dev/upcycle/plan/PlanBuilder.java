@@ -107,7 +107,8 @@ public final class PlanBuilder {
         }
         double scale = scale(options, mlp.group(2), mlp.group(4), mlp.group(5),
             byName.containsKey(mlp.group(1) + "/wi_0/kernel"), problems);
-        String scaled = scale == 1.0 ? "" : ", scaled by " + String.format(java.util.Locale.ROOT, "%.6g", scale) + " (" + options.granularScaling().method().spelling()
+        String scaled = scale == 1.0 ? "" : ", scaled by " + (scale == Math.rint(scale) ? Long.toString((long) scale)
+            : String.format(java.util.Locale.ROOT, "%.6g", scale)) + " (" + options.granularScaling().method().spelling()
             + ")";
         Rule.Kind kind = Rule.Kind.TILE;
         String note = "tiled to " + e + " experts" + scaled;
