@@ -18,6 +18,7 @@ import dev.upcycle.ckpt.names.T5xNames;
 import dev.upcycle.ckpt.t5x.T5xCheckpointWriter;
 import dev.upcycle.ckpt.tf.TfBundleWriter;
 import dev.upcycle.model.ModelSpec;
+import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.names.CanonicalNames;
 import dev.upcycle.provenance.ArtifactSpec;
 import dev.upcycle.provenance.Provenance;
@@ -105,7 +106,7 @@ public final class ConvertJob {
       AtomicFolder.checkTarget(target, overwrite);
     }
     try (RenamingReader reader = CheckpointFormats.open(from, userMap)) {
-      UpcyclePlan plan = PlanBuilder.build(reader, options);
+      UpcyclePlan plan = PlanBuilder.build(reader, withRecipeRouting(reader, options));
       PlanReport report = PlanCheck.check(plan);
       progress.planned(plan, report);
       report.orThrow();
@@ -127,6 +128,27 @@ public final class ConvertJob {
             done.bytesRead(), Duration.between(start, Instant.now()));
       }
     }
+  }
+
+  /**
+   * {@code options} with the routers megatron scaling still lacks set to the routers of the spec
+   * convert records for this source (the paper's recipe, {@link ArtifactSpec#upcycled}: ViT Expert
+   * Choice C = 2 renormalised; T5 Expert Choice C = 2 in the encoder, top-2 in the decoder; LM
+   * top-2). Unchanged when nothing is missing or the source's spec is unknown ({@link PlanBuilder}
+   * then reports the missing router).
+   */
+  public static UpcycleOptions withRecipeRouting(RenamingReader reader, UpcycleOptions options) throws IOException {
+    if (!options.granularScaling().needsRouting()) {
+      return options;
+    }
+    ArtifactSpec source = ArtifactSpec.of(reader, reader.source());
+    if (source.spec().isEmpty()) {
+      return options;
+    }
+    MoeConfig moe = ArtifactSpec.upcycled(source.spec().get().arch(), options.numExperts(), options.encoderLayout(),
+        options.decoderLayout()).moe().orElseThrow();
+    return options.withGranularScaling(options.granularScaling().withDefaultRouting(moe.encoderRouter(),
+        moe.decoderRouter()));
   }
 
   /** The step counter's value ({@code state/step}, int32 or int64 scalar), 0 when absent. */

@@ -14,10 +14,18 @@ import java.util.SplittableRandom;
  * target ([E, ...]) is built in one buffer; nothing else is kept.
  *
  * <p>Expert e of a TILE / GRANULAR rule is the dense tensor (GRANULAR: its chunk {@code e mod G} of
- * the d_ff axis, {@code wo} kernel multiplied by G), then Drop-Upcycling (the units of
- * {@link Randoms#droppedUnits} re-drawn from N(0, std²), std of the whole dense tensor), then noise
- * {@code + N(0, (noise · std)²)}. With neither noise nor drop nor scaling, and for non-float
- * tensors, the bytes are copied as they are. Float math is in double; the dtype is kept.
+ * the d_ff axis) multiplied by the rule's {@link Rule#scale} ({@link GranularScaling}), then
+ * Drop-Upcycling (the units of {@link Randoms#droppedUnits} re-drawn from N(0, std²), std of the
+ * whole dense tensor), then noise {@code + N(0, (noise · std)²)}. With neither noise nor drop nor
+ * scaling, and for non-float tensors, the bytes are copied as they are. Float math is in double;
+ * the dtype is kept.
+ *
+ * <p>A fresh router [d, E] is drawn with the router initializer; in virtual groups
+ * ({@link UpcycleOptions#routerVirtualGroups}) its column j is then replaced by column ⌊j / G⌋ —
+ * Megatron-Core's {@code _process_router_param}: of its router weight [E, d] it keeps the first
+ * E / G expert rows ({@code tensor_split(…, G, dim=0)[0]}) and repeats each row G times in place
+ * ({@code row.repeat(G, 1)}, then {@code cat}), so the G experts cut from one dense copy share
+ * one router column.
  */
 public final class ExpertTensors {
 
@@ -53,7 +61,7 @@ public final class ExpertTensors {
     long w = axis >= 0 ? f / g : 1;
     long m = outer * w * inner; // elements per expert
     checkArgument(m * experts == t.numElements(), "rule %s: %s elements per expert do not fill %s", rule, m, t);
-    double scale = rule.kind() == Rule.Kind.GRANULAR && t.name().endsWith("/wo/kernel") ? g : 1.0;
+    double scale = rule.scale();
     boolean alter = rule.kind() != Rule.Kind.TILE_SLOT && dtype.isFloating()
         && (scale != 1.0 || options.noiseStddev() > 0 || options.dropUpcyclingRatio() > 0 && axis >= 0);
     ByteBuffer src = source.data();
@@ -109,11 +117,33 @@ public final class ExpertTensors {
     TensorInfo t = rule.target();
     ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(t.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
     if (rule.kind() == Rule.Kind.FRESH_ROUTER) {
-      FloatCodec.encode(Randoms.fill(options.routerInit(), t.shape(), options.seed(), t.name()), t.dtype(), out, 0);
+      double[] values = Randoms.fill(options.routerInit(), t.shape(), options.seed(), t.name());
+      if (options.routerVirtualGroups()) {
+        values = virtualGroups(values, t.shape(), options.granularity());
+      }
+      FloatCodec.encode(values, t.dtype(), out, 0);
     } else {
       checkArgument(rule.kind() == Rule.Kind.FRESH_SLOT, "rule %s makes no fresh tensor", rule);
     }
     return new RawTensor(t, out);
+  }
+
+  /**
+   * Router values [d, E] (row-major) in virtual groups of {@code g}: column j ← column ⌊j / g⌋, so
+   * only the first E / g columns of the draw are kept, each repeated g times side by side.
+   */
+  static double[] virtualGroups(double[] router, long[] shape, int g) {
+    checkArgument(shape.length == 2 && shape[1] % g == 0, "router %s: expected [d, E] with E a multiple of %s",
+        java.util.Arrays.toString(shape), g);
+    int rows = Math.toIntExact(shape[0]);
+    int experts = Math.toIntExact(shape[1]);
+    double[] out = new double[router.length];
+    for (int i = 0; i < rows; i++) {
+      for (int j = 0; j < experts; j++) {
+        out[i * experts + j] = router[i * experts + j / g];
+      }
+    }
+    return out;
   }
 
   /** Population standard deviation of all elements. */

@@ -92,7 +92,7 @@ public final class PlanBuilder {
           String param = slot.group(1);
           rules.add(new Rule(Rule.Kind.TILE_SLOT, t,
               new TensorInfo(CanonicalNames.slot(expertName(param), slot.group(2)), t.dtype(), prepend(e, t.shape())),
-              -1, mlpPrefix(param), "optimizer slot tiled to " + e + " experts"));
+              -1, mlpPrefix(param), 1.0, "optimizer slot tiled to " + e + " experts"));
         } else {
           rules.add(Rule.copy(t, "optimizer state copied"));
         }
@@ -105,12 +105,16 @@ public final class PlanBuilder {
               + (mlp.group(5).equals("kernel") ? "a 2-D kernel" : "a 1-D bias"));
           ffAxis = -1;
         }
+        double scale = scale(options, mlp.group(2), mlp.group(4), mlp.group(5),
+            byName.containsKey(mlp.group(1) + "/wi_0/kernel"), problems);
+        String scaled = scale == 1.0 ? "" : ", scaled by " + (scale == Math.rint(scale) ? Long.toString((long) scale)
+            : String.format(java.util.Locale.ROOT, "%.6g", scale)) + " (" + options.granularScaling().method().spelling()
+            + ")";
         Rule.Kind kind = Rule.Kind.TILE;
-        String note = "tiled to " + e + " experts";
+        String note = "tiled to " + e + " experts" + scaled;
         if (g > 1) {
           kind = Rule.Kind.GRANULAR;
-          note = "split into " + g + " chunks of d_ff, expert e takes chunk e mod " + g
-              + (mlp.group(4).equals("wo") && mlp.group(5).equals("kernel") ? ", scaled by " + g : "");
+          note = "split into " + g + " chunks of d_ff, expert e takes chunk e mod " + g + scaled;
           if (ffAxis >= 0) {
             if (shape[ffAxis] % g != 0) {
               problems.add("tensor " + name + ": d_ff " + shape[ffAxis] + " is not divisible by granularity " + g);
@@ -120,7 +124,7 @@ public final class PlanBuilder {
           }
         }
         rules.add(new Rule(kind, t, new TensorInfo(expertName(name), t.dtype(), prepend(e, shape)), ffAxis,
-            mlp.group(1), note));
+            mlp.group(1), scale, note));
       } else {
         rules.add(Rule.copy(t, "copied"));
       }
@@ -147,7 +151,8 @@ public final class PlanBuilder {
       long d = wiShape[0];
       String router = CanonicalNames.router(prefix);
       rules.add(new Rule(Rule.Kind.FRESH_ROUTER, null, new TensorInfo(router, DType.FLOAT32, new long[] {d, e}), -1,
-          prefix, "fresh router " + UpcycleOptions.describe(options.routerInit())));
+          prefix, 1.0, "fresh router " + options.routerInitChoice().describe()
+              + (options.routerVirtualGroups() ? " (column j = column j div " + g + ")" : "")));
       if (copyState) {
         String slotPrefix = CanonicalNames.slotPrefix(wi.get().name());
         for (TensorInfo s : source) {
@@ -157,11 +162,28 @@ public final class PlanBuilder {
           String slotName = s.name().substring(slotPrefix.length());
           long[] shape = routerSlotShape(slotName, s.shape(), wiShape, e);
           rules.add(new Rule(Rule.Kind.FRESH_SLOT, null, new TensorInfo(CanonicalNames.slot(router, slotName),
-              DType.FLOAT32, shape), -1, prefix, "fresh router slot (zeros)"));
+              DType.FLOAT32, shape), -1, prefix, 1.0, "fresh router slot (zeros)"));
         }
       }
     }
     return new UpcyclePlan(options, rules, sources, unmapped, problems);
+  }
+
+  /**
+   * The factor of the expert copies of {@code weight}/{@code leaf} of an MLP in {@code stack}
+   * ({@link GranularScaling#factor}); 1, with a problem named once per stack, when megatron scaling
+   * lacks the stack's router.
+   */
+  private static double scale(UpcycleOptions options, String stack, String weight, String leaf, boolean gated,
+      List<String> problems) {
+    try {
+      return options.granularScaling().factor(stack, weight, leaf, gated, options.numExperts(), options.granularity());
+    } catch (IllegalArgumentException e) {
+      if (!problems.contains(e.getMessage())) {
+        problems.add(e.getMessage());
+      }
+      return 1.0;
+    }
   }
 
   /** {@code a/layers_1/mlp/wi_0/kernel} → {@code a/layers_1/mlp/expert/wi_0/kernel}. */

@@ -51,7 +51,7 @@ public final class Randoms {
     return out;
   }
 
-  /** Values of a fresh tensor with {@code init}; fan-in is the product of all but the last dim. */
+  /** Values of a fresh tensor {@code name} with {@code init}; fan-in per {@link Initializer#fanInOf}. */
   public static double[] fill(Initializer init, long[] shape, long seed, String name) {
     long n = 1;
     for (long d : shape) {
@@ -65,16 +65,7 @@ public final class Randoms {
       Arrays.fill(out, 1.0);
       return out;
     }
-    double std;
-    if (init instanceof Initializer.Normal nrm) {
-      std = nrm.stddev();
-    } else {
-      long fanIn = 1;
-      for (int i = 0; i < shape.length - 1; i++) {
-        fanIn *= shape[i];
-      }
-      std = Math.sqrt(((Initializer.FanInNormal) init).scale() / Math.max(1, fanIn));
-    }
+    double std = Initializer.stddev(init, name, shape);
     SplittableRandom rnd = stream(seed, name, 0);
     for (int i = 0; i < out.length; i++) {
       out[i] = std * gaussian(rnd);

@@ -14,9 +14,12 @@ import dev.upcycle.ckpt.TensorInfo;
  * @param ffAxis the axis of the source that holds the d_ff units (wi kernel 1, wi bias 0, wo
  *     kernel 0), or -1 when it has none (wo bias) or the rule is not an expert rule
  * @param mlp the MLP prefix ({@code encoder/layers_1/mlp}) of expert, slot and router rules, else null
+ * @param scale what every expert copy of a TILE / GRANULAR rule is multiplied by
+ *     ({@link GranularScaling#factor}); 1 for every other rule
  * @param note why (shown in reports)
  */
-public record Rule(Kind kind, TensorInfo source, TensorInfo target, int ffAxis, String mlp, String note) {
+public record Rule(Kind kind, TensorInfo source, TensorInfo target, int ffAxis, String mlp, double scale,
+    String note) {
 
   /** What a rule does. */
   public enum Kind {
@@ -24,7 +27,7 @@ public record Rule(Kind kind, TensorInfo source, TensorInfo target, int ffAxis, 
     COPY,
     /** Tiled to E copies along a new axis 0 (optionally noised / partly re-initialised). */
     TILE,
-    /** Cut into G chunks of d_ff units; expert e gets chunk e mod G (wo scaled by G). */
+    /** Cut into G chunks of d_ff units; expert e gets chunk e mod G (scaled per {@link GranularScaling}). */
     GRANULAR,
     /** An optimizer slot of a dense MLP parameter tiled to [E, ...] (exact copies). */
     TILE_SLOT,
@@ -43,14 +46,17 @@ public record Rule(Kind kind, TensorInfo source, TensorInfo target, int ffAxis, 
     checkArgument(kind == Kind.DROP ? source != null && target == null : true, "DROP rule needs a source only");
     checkArgument((kind == Kind.FRESH_ROUTER || kind == Kind.FRESH_SLOT) == (source == null),
         "%s rule: source %s", kind, source);
+    checkArgument(scale > 0 && Double.isFinite(scale), "%s rule: scale must be > 0, got %s", kind, scale);
+    checkArgument(scale == 1.0 || kind == Kind.TILE || kind == Kind.GRANULAR, "%s rule: only expert rules scale, got %s",
+        kind, scale);
   }
 
   static Rule copy(TensorInfo source, String note) {
-    return new Rule(Kind.COPY, source, source, -1, null, note);
+    return new Rule(Kind.COPY, source, source, -1, null, 1.0, note);
   }
 
   static Rule drop(TensorInfo source, String note) {
-    return new Rule(Kind.DROP, source, null, -1, null, note);
+    return new Rule(Kind.DROP, source, null, -1, null, 1.0, note);
   }
 
   /** Bytes read from the source (0 for fresh and dropped tensors). */

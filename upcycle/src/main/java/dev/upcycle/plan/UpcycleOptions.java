@@ -21,8 +21,14 @@ import java.util.Map;
  * @param dropUpcyclingRatio r of Drop-Upcycling (Nakamura et al. 2025): per expert, ⌊r · width⌋
  *     d_ff units re-initialised from N(0, std(dense)²); 0 = off
  * @param granularity G: each dense MLP is cut into G chunks of its d_ff units and expert e takes
- *     chunk {@code e mod G} (width d_ff / G, {@code wo} scaled by G); 1 = off. E must be a multiple
- *     of G
+ *     chunk {@code e mod G} (width d_ff / G, scaled per {@code granularScaling}); 1 = off. E must be
+ *     a multiple of G
+ * @param granularScaling how the expert copies are scaled: {@link GranularScaling#WO_TIMES_G}
+ *     (default: {@code wo} kernel × G) or Megatron-Core's rule ({@link GranularScaling#megatron()})
+ * @param routerVirtualGroups Megatron-Core's "virtual groups" router: of the fresh router [d, E]
+ *     drawn with {@code routerInit}, column j is replaced by column ⌊j / G⌋, so the G experts cut
+ *     from one dense copy (experts rG … rG+G−1) share one router column; with G = 1 it is the plain
+ *     draw. Default false
  * @param optimizerState RESET drops optimizer slots (the step is carried), COPY tiles the slots of
  *     MLP parameters and gives routers zero slots
  * @param seed the seed of every random choice (router, noise, dropped units)
@@ -36,6 +42,8 @@ public record UpcycleOptions(
     double noiseStddev,
     double dropUpcyclingRatio,
     int granularity,
+    GranularScaling granularScaling,
+    boolean routerVirtualGroups,
     OptimizerState optimizerState,
     long seed,
     OutputFormat outputFormat) {
@@ -65,57 +73,129 @@ public record UpcycleOptions(
     checkArgument(granularity == 1 || optimizerState == OptimizerState.RESET,
         "granularity %s > 1 splits the MLP, so its optimizer slots cannot be copied: use optimizer state RESET",
         granularity);
+    checkNotNull(granularScaling, "granularScaling");
+    checkArgument(granularScaling.method() != GranularScaling.Method.MEGATRON || optimizerState == OptimizerState.RESET,
+        "megatron scaling rescales the expert weights, so the dense optimizer slots no longer fit them:"
+            + " use optimizer state RESET");
   }
 
-  /** E experts, every other layer of both stacks, normal(0.02) router, no noise/drop/split, RESET, seed 0, TF. */
+  /**
+   * E experts, every other layer of both stacks, normal(0.02) router without virtual groups, no
+   * noise/drop/split, wo × G scaling, RESET, seed 0, TF.
+   */
   public static UpcycleOptions defaults(int numExperts) {
     return new UpcycleOptions(numExperts, SparseLayout.EVERY_OTHER, SparseLayout.EVERY_OTHER, DEFAULT_ROUTER_INIT,
-        0, 0, 1, OptimizerState.RESET, 0L, OutputFormat.TF);
+        0, 0, 1, GranularScaling.WO_TIMES_G, false, OptimizerState.RESET, 0L, OutputFormat.TF);
   }
 
   public UpcycleOptions withLayouts(SparseLayout encoder, SparseLayout decoder) {
     return new UpcycleOptions(numExperts, encoder, decoder, routerInit, noiseStddev, dropUpcyclingRatio,
-        granularity, optimizerState, seed, outputFormat);
+        granularity, granularScaling, routerVirtualGroups, optimizerState, seed, outputFormat);
   }
 
   public UpcycleOptions withRouterInit(Initializer value) {
     return new UpcycleOptions(numExperts, encoderLayout, decoderLayout, value, noiseStddev, dropUpcyclingRatio,
-        granularity, optimizerState, seed, outputFormat);
+        granularity, granularScaling, routerVirtualGroups, optimizerState, seed, outputFormat);
+  }
+
+  /** The router values and whether they are drawn in virtual groups, as {@code --router-init} gives them. */
+  public UpcycleOptions withRouterInit(RouterInit value) {
+    return new UpcycleOptions(numExperts, encoderLayout, decoderLayout, value.values(), noiseStddev, dropUpcyclingRatio,
+        granularity, granularScaling, value.virtualGroups(), optimizerState, seed, outputFormat);
+  }
+
+  public UpcycleOptions withRouterVirtualGroups(boolean value) {
+    return new UpcycleOptions(numExperts, encoderLayout, decoderLayout, routerInit, noiseStddev, dropUpcyclingRatio,
+        granularity, granularScaling, value, optimizerState, seed, outputFormat);
   }
 
   public UpcycleOptions withNoise(double value) {
     return new UpcycleOptions(numExperts, encoderLayout, decoderLayout, routerInit, value, dropUpcyclingRatio,
-        granularity, optimizerState, seed, outputFormat);
+        granularity, granularScaling, routerVirtualGroups, optimizerState, seed, outputFormat);
   }
 
   public UpcycleOptions withDropUpcycling(double ratio) {
     return new UpcycleOptions(numExperts, encoderLayout, decoderLayout, routerInit, noiseStddev, ratio,
-        granularity, optimizerState, seed, outputFormat);
+        granularity, granularScaling, routerVirtualGroups, optimizerState, seed, outputFormat);
   }
 
   public UpcycleOptions withGranularity(int value) {
     return new UpcycleOptions(numExperts, encoderLayout, decoderLayout, routerInit, noiseStddev, dropUpcyclingRatio,
-        value, optimizerState, seed, outputFormat);
+        value, granularScaling, routerVirtualGroups, optimizerState, seed, outputFormat);
+  }
+
+  public UpcycleOptions withGranularScaling(GranularScaling value) {
+    return new UpcycleOptions(numExperts, encoderLayout, decoderLayout, routerInit, noiseStddev, dropUpcyclingRatio,
+        granularity, value, routerVirtualGroups, optimizerState, seed, outputFormat);
   }
 
   public UpcycleOptions withOptimizerState(OptimizerState value) {
     return new UpcycleOptions(numExperts, encoderLayout, decoderLayout, routerInit, noiseStddev, dropUpcyclingRatio,
-        granularity, value, seed, outputFormat);
+        granularity, granularScaling, routerVirtualGroups, value, seed, outputFormat);
   }
 
   public UpcycleOptions withSeed(long value) {
     return new UpcycleOptions(numExperts, encoderLayout, decoderLayout, routerInit, noiseStddev, dropUpcyclingRatio,
-        granularity, optimizerState, value, outputFormat);
+        granularity, granularScaling, routerVirtualGroups, optimizerState, value, outputFormat);
   }
 
   public UpcycleOptions withOutputFormat(OutputFormat value) {
     return new UpcycleOptions(numExperts, encoderLayout, decoderLayout, routerInit, noiseStddev, dropUpcyclingRatio,
-        granularity, optimizerState, seed, value);
+        granularity, granularScaling, routerVirtualGroups, optimizerState, seed, value);
   }
 
-  /** True when expert copies are not plain byte copies (noise, drop or split). */
+  /** True when expert copies are not plain byte copies (noise, drop, split or megatron scaling). */
   public boolean altersExperts() {
-    return noiseStddev > 0 || dropUpcyclingRatio > 0 || granularity > 1;
+    return noiseStddev > 0 || dropUpcyclingRatio > 0 || granularity > 1
+        || granularScaling.method() == GranularScaling.Method.MEGATRON;
+  }
+
+  /** The {@code --router-init} choice: the values and whether they are drawn in virtual groups. */
+  public RouterInit routerInitChoice() {
+    return new RouterInit(routerInit, routerVirtualGroups);
+  }
+
+  /**
+   * A {@code --router-init} value: {@code zeros}, {@code ones}, {@code normal:STD},
+   * {@code fan_in:SCALE} ({@link Initializer#parse}), or {@code virtual-groups} (normal:0.02 drawn
+   * in virtual groups) / {@code virtual-groups:INIT}.
+   *
+   * @param values how the router values are drawn
+   * @param virtualGroups whether they are then tiled in virtual groups ({@link UpcycleOptions#routerVirtualGroups})
+   */
+  public record RouterInit(Initializer values, boolean virtualGroups) {
+
+    /** The spelling of the virtual groups choice: {@code virtual-groups}. */
+    public static final String VIRTUAL_GROUPS = "virtual-groups";
+
+    private static final String FORMS = "zeros, ones, normal:STD, fan_in:SCALE, " + VIRTUAL_GROUPS + " or "
+        + VIRTUAL_GROUPS + ":INIT";
+
+    public RouterInit {
+      checkNotNull(values, "router values");
+    }
+
+    /** Parses a {@code --router-init} value; the error lists the forms. */
+    public static RouterInit parse(String text) {
+      checkNotNull(text, "router init");
+      String t = text.trim();
+      try {
+        if (t.equalsIgnoreCase(VIRTUAL_GROUPS)) {
+          return new RouterInit(DEFAULT_ROUTER_INIT, true);
+        }
+        if (t.regionMatches(true, 0, VIRTUAL_GROUPS + ":", 0, VIRTUAL_GROUPS.length() + 1)) {
+          return new RouterInit(Initializer.parse(t.substring(VIRTUAL_GROUPS.length() + 1)), true);
+        }
+        return new RouterInit(Initializer.parse(t), false);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("router init '" + text + "': expected " + FORMS + " (" + e.getMessage() + ")");
+      }
+    }
+
+    /** {@code normal:0.02}, or {@code virtual-groups:normal:0.02}: what {@link #parse} reads. */
+    public String describe() {
+      return (virtualGroups ? VIRTUAL_GROUPS + ":" : "") + UpcycleOptions.describe(values);
+    }
   }
 
   /** The options as plain values, for provenance and reports. */
@@ -128,6 +208,10 @@ public record UpcycleOptions(
     m.put("noise_stddev", noiseStddev);
     m.put("drop_upcycling_ratio", dropUpcyclingRatio);
     m.put("granularity", granularity);
+    m.put("granular_scaling", granularScaling.method().spelling());
+    granularScaling.encoderRouting().ifPresent(r -> m.put("granular_scaling_encoder_router", r.describe()));
+    granularScaling.decoderRouting().ifPresent(r -> m.put("granular_scaling_decoder_router", r.describe()));
+    m.put("router_virtual_groups", routerVirtualGroups);
     m.put("optimizer_state", optimizerState.name().toLowerCase(java.util.Locale.ROOT));
     m.put("seed", seed);
     m.put("output_format", outputFormat.name().toLowerCase(java.util.Locale.ROOT));

@@ -24,7 +24,8 @@ public record RouterSection(String type, double capacityFactor, int k, boolean b
     routerType(type);
   }
 
-  static RouterType routerType(String type) {
+  /** The router type a config spells {@code expert_choice} / {@code ec} or {@code top_k} / {@code topk} / {@code token_choice}. */
+  public static RouterType routerType(String type) {
     return switch (type.trim().toLowerCase(Locale.ROOT)) {
       case "expert_choice", "ec" -> RouterType.EXPERT_CHOICE;
       case "top_k", "topk", "token_choice" -> RouterType.TOP_K;
@@ -34,8 +35,13 @@ public record RouterSection(String type, double capacityFactor, int k, boolean b
 
   /** The section of a router config ({@code expert_choice} / {@code top_k}). */
   public static RouterSection of(RouterConfig r) {
-    String type = r.type() == RouterType.EXPERT_CHOICE ? "expert_choice" : "top_k";
-    return new RouterSection(type, r.capacityFactor(), r.k(), r.batchPrioritized(), r.renormalize(), r.jitter());
+    return new RouterSection(typeName(r.type()), r.capacityFactor(), r.k(), r.batchPrioritized(), r.renormalize(),
+        r.jitter());
+  }
+
+  /** How a config spells a router type: {@code expert_choice} or {@code top_k}. */
+  public static String typeName(RouterType type) {
+    return type == RouterType.EXPERT_CHOICE ? "expert_choice" : "top_k";
   }
 
   public RouterConfig toRouterConfig() {

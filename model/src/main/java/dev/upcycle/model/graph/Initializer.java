@@ -1,6 +1,9 @@
 package dev.upcycle.model.graph;
 
 import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.upcycle.model.names.CanonicalNames;
 
 /** How a fresh variable is filled. Random ones are stateless, seeded by the store seed and the name. */
 public sealed interface Initializer {
@@ -18,11 +21,40 @@ public sealed interface Initializer {
     }
   }
 
-  /** Normal with stddev sqrt(scale / fanIn), fanIn = product of all but the last dimension. */
+  /** Normal with stddev sqrt(scale / fanIn), fanIn per {@link Initializer#fanInOf}. */
   record FanInNormal(double scale) implements Initializer {
     public FanInNormal {
       checkArgument(scale > 0, "scale must be > 0, got %s", scale);
     }
+  }
+
+  /**
+   * The fan-in of variable {@code name} of {@code shape}: the product of all but the last
+   * dimension (a kernel [in, out], a patch kernel [p, p, c, d]), leaving out the leading expert axis
+   * of a stacked expert weight ({@link CanonicalNames#isExpert}): expert e of [E, d, d_ff] has fan-in
+   * d, as its own dense MLP [d, d_ff] would, not E·d. This is the one fan-in rule, of the graph's
+   * variables and of the upcycler's fresh tensors alike.
+   */
+  static long fanInOf(String name, long[] shape) {
+    checkNotNull(name, "variable name");
+    checkNotNull(shape, "shape of %s", name);
+    int first = CanonicalNames.isExpert(name) && shape.length >= 2 ? 1 : 0;
+    long fanIn = 1;
+    for (int i = first; i < shape.length - 1; i++) {
+      fanIn = Math.multiplyExact(fanIn, shape[i]);
+    }
+    return fanIn;
+  }
+
+  /** The standard deviation of a random initializer (Normal, FanInNormal) for {@code name} of {@code shape}. */
+  static double stddev(Initializer init, String name, long[] shape) {
+    if (init instanceof Normal n) {
+      return n.stddev();
+    }
+    if (init instanceof FanInNormal f) {
+      return Math.sqrt(f.scale() / Math.max(1, fanInOf(name, shape)));
+    }
+    throw new IllegalArgumentException("variable " + name + ": initializer " + init + " is not a random one");
   }
 
   static Initializer zeros() {

@@ -118,16 +118,7 @@ public final class VariableStore<T extends TFloating> {
     if (init instanceof Initializer.Ones) {
       return Fills.ones(vt, dims, dtype);
     }
-    double std;
-    if (init instanceof Initializer.Normal n) {
-      std = n.stddev();
-    } else {
-      long fanIn = 1;
-      for (int i = 0; i < shape.length - 1; i++) {
-        fanIn *= shape[i];
-      }
-      std = Math.sqrt(((Initializer.FanInNormal) init).scale() / Math.max(1, fanIn));
-    }
+    double std = Initializer.stddev(init, name, shape);
     long nameHash = com.google.common.hash.Hashing.murmur3_128()
         .hashString(name, StandardCharsets.UTF_8).asLong();
     Operand<TInt64> seeds = vt.constant(new long[] {seed, nameHash});

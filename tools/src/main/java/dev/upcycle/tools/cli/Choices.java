@@ -1,7 +1,7 @@
 package dev.upcycle.tools.cli;
 
 import dev.upcycle.model.SparseLayout;
-import dev.upcycle.model.graph.Initializer;
+import dev.upcycle.plan.GranularScaling;
 import dev.upcycle.plan.UpcycleOptions;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -86,10 +86,29 @@ final class Choices {
     }
   }
 
-  /** {@code convert --router-init}: zeros, ones, normal:STD or fan_in:SCALE. */
-  static final class RouterInits extends Parsed<Initializer> {
+  /** {@code convert --router-init}: zeros, ones, normal:STD, fan_in:SCALE or virtual-groups[:INIT]. */
+  static final class RouterInits extends Parsed<UpcycleOptions.RouterInit> {
     RouterInits() {
-      super(Initializer::parse);
+      super(UpcycleOptions.RouterInit::parse);
+    }
+  }
+
+  /** {@code convert --granular-scaling}: wo-times-g or megatron; also the completion candidates. */
+  static final class GranularScalings extends Parsed<GranularScaling.Method> implements Iterable<String> {
+    GranularScalings() {
+      super(GranularScaling.Method::parse);
+    }
+
+    @Override
+    public Iterator<String> iterator() {
+      return Arrays.stream(GranularScaling.Method.values()).map(GranularScaling.Method::spelling).iterator();
+    }
+  }
+
+  /** {@code convert --scaling-router / --decoder-scaling-router}: top_k:K[:renormalize] or expert_choice:C[:renormalize]. */
+  static final class ScalingRouters extends Parsed<GranularScaling.Routing> {
+    ScalingRouters() {
+      super(GranularScaling.Routing::parse);
     }
   }
 }

@@ -3,9 +3,9 @@ package dev.upcycle.tools.cli;
 import dev.upcycle.ckpt.names.NameMap;
 import dev.upcycle.inspect.SpecFacts;
 import dev.upcycle.model.SparseLayout;
-import dev.upcycle.model.graph.Initializer;
 import dev.upcycle.plan.ConvertJob;
 import dev.upcycle.plan.ConvertResult;
+import dev.upcycle.plan.GranularScaling;
 import dev.upcycle.plan.PlanReport;
 import dev.upcycle.plan.ProgressListener;
 import dev.upcycle.plan.UpcycleOptions;
@@ -21,6 +21,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code upcycle convert}: dense checkpoint → MoE checkpoint, streamed, checked, atomic. */
@@ -63,8 +64,10 @@ public final class ConvertCommand implements Callable<Integer> {
   UpcycleOptions.OptimizerState optimizerState;
 
   @Option(names = "--router-init", defaultValue = "normal:0.02", paramLabel = "INIT", converter = Choices.RouterInits.class,
-      description = "Router initializer: normal:STD | fan_in:SCALE | zeros | ones. Default: ${DEFAULT-VALUE}.")
-  Initializer routerInit;
+      description = "Router initializer: normal:STD | fan_in:SCALE | zeros | ones | virtual-groups[:INIT]"
+          + " (Megatron-Core: the G experts cut from one dense copy share one router column; INIT defaults to"
+          + " normal:0.02). Default: ${DEFAULT-VALUE}.")
+  UpcycleOptions.RouterInit routerInit;
 
   @Option(names = "--noise", defaultValue = "0", paramLabel = "S", description = "Relative Gaussian noise on expert copies.")
   double noise;
@@ -75,6 +78,22 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Option(names = "--granularity", defaultValue = "1", paramLabel = "G", description = "Split each dense MLP into G finer experts.")
   int granularity;
+
+  @Option(names = "--granular-scaling", defaultValue = "wo-times-g", paramLabel = "RULE",
+      converter = Choices.GranularScalings.class, completionCandidates = Choices.GranularScalings.class,
+      description = "How the expert copies are scaled, one of ${COMPLETION-CANDIDATES}: wo-times-g (wo kernel x G)"
+          + " or megatron (Megatron-Core: s^(1/3) on gated MLP weights, s^(1/2) on others; s = E*G/K when the"
+          + " router's weights are softmax probabilities, G when renormalised). Default: ${DEFAULT-VALUE}.")
+  GranularScaling.Method granularScaling;
+
+  @Option(names = "--scaling-router", paramLabel = "ROUTER", converter = Choices.ScalingRouters.class,
+      description = "megatron: the encoder's (ViT's) router the MoE will train with: top_k:K[:renormalize] |"
+          + " expert_choice:C[:renormalize]. Default: the router convert records for the source (paper recipe).")
+  GranularScaling.Routing scalingRouter;
+
+  @Option(names = "--decoder-scaling-router", paramLabel = "ROUTER", converter = Choices.ScalingRouters.class,
+      description = "megatron: the decoder's (LM's) router: top_k:K[:renormalize]. Default: as --scaling-router.")
+  GranularScaling.Routing decoderScalingRouter;
 
   @Option(names = "--map", paramLabel = "FILE", description = "Mapping file (REGEX => NAME | DROP) to canonical names.")
   Path map;
@@ -95,15 +114,21 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     SparseLayout enc = layout;
     SparseLayout dec = decoderLayout == null ? enc : decoderLayout;
-    UpcycleOptions options = UpcycleOptions.defaults(experts)
-        .withLayouts(enc, dec)
-        .withRouterInit(routerInit)
-        .withNoise(noise)
-        .withDropUpcycling(dropUpcycling)
-        .withGranularity(granularity)
-        .withOptimizerState(optimizerState)
-        .withSeed(seed)
-        .withOutputFormat(format);
+    UpcycleOptions options;
+    try {
+      options = UpcycleOptions.defaults(experts)
+          .withLayouts(enc, dec)
+          .withRouterInit(routerInit)
+          .withNoise(noise)
+          .withDropUpcycling(dropUpcycling)
+          .withGranularity(granularity)
+          .withGranularScaling(scaling())
+          .withOptimizerState(optimizerState)
+          .withSeed(seed)
+          .withOutputFormat(format);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
     Optional<NameMap> userMap = map == null ? Optional.empty() : Optional.of(NameMap.load(map));
     PrintWriter out = spec.commandLine().getOut();
     Listener listener = new Listener(out, dryRun);
@@ -128,6 +153,19 @@ public final class ConvertCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /** The scaling rule of the flags; a scaling router without {@code --granular-scaling megatron} is a usage error. */
+  private GranularScaling scaling() {
+    if (granularScaling != GranularScaling.Method.MEGATRON) {
+      if (scalingRouter != null || decoderScalingRouter != null) {
+        throw new ParameterException(spec.commandLine(), "--scaling-router and --decoder-scaling-router apply to"
+            + " --granular-scaling megatron only (got --granular-scaling " + granularScaling.spelling() + ")");
+      }
+      return GranularScaling.WO_TIMES_G;
+    }
+    return new GranularScaling(GranularScaling.Method.MEGATRON, Optional.ofNullable(scalingRouter),
+        Optional.ofNullable(decoderScalingRouter));
   }
 
   /**

@@ -39,6 +39,10 @@ class UsageErrorsTest {
       {"--layout", "odd", "every_other"},
       {"--decoder-layout", "odd", "every_other"},
       {"--router-init", "uniform:1", "normal:STD"},
+      {"--router-init", "virtual:1", "virtual-groups"},
+      {"--granular-scaling", "xyz", "wo-times-g, megatron"},
+      {"--scaling-router", "nearest:2", "top_k:K, top_k:K:renormalize, expert_choice:C"},
+      {"--decoder-scaling-router", "top_k:two", "top_k:K"},
     };
     for (String[] c : cases) {
       assertEquals(2, convert(c[0], c[1]), c[0] + ": " + err);
@@ -47,6 +51,22 @@ class UsageErrorsTest {
       assertTrue(e.contains("'" + c[1] + "'") && e.contains(c[2]), e);
       assertTrue(e.contains("Try 'upcycle convert --help'"), e);
       assertFalse(e.contains("No enum constant") || e.contains("\tat "), e);
+    }
+  }
+
+  @Test
+  void convertOptionsThatDoNotGoTogetherAreUsageErrors() {
+    String[][] cases = {
+      {"--scaling-router", "top_k:2", "--granular-scaling", "wo-times-g", "apply to --granular-scaling megatron only"},
+      {"--granular-scaling", "megatron", "--optimizer-state", "copy", "use optimizer state RESET"},
+      {"--granularity", "3", "--granular-scaling", "megatron", "multiple of granularity 3"},
+    };
+    for (String[] c : cases) {
+      assertEquals(2, run("convert", "--from", tmp.resolve("dense").toString(), "--to", tmp.resolve("moe").toString(),
+          "--experts", "2", c[0], c[1], c[2], c[3]), String.join(" ", c) + ": " + err);
+      String e = err.toString();
+      assertTrue(e.startsWith("error: ") && e.contains(c[4]), e);
+      assertTrue(e.contains("Try 'upcycle convert --help'"), e);
     }
   }
 
@@ -60,7 +80,8 @@ class UsageErrorsTest {
   @Test
   void helpListsTheChoices() {
     assertEquals(0, run("convert", "--help"));
-    assertTrue(out.toString().contains("tf, t5x") && out.toString().contains("reset, copy"), out.toString());
+    assertTrue(out.toString().contains("tf, t5x") && out.toString().contains("reset, copy")
+        && out.toString().replaceAll("\\s+", " ").contains("one of wo-times-g, megatron"), out.toString());
   }
 
   @Test
