@@ -82,9 +82,8 @@ class ExperimentSmokeTest {
     assertEquals(0, run(args), err + out);
     assertTrue(out.contains("0 branches run, 5 read back"), out);
 
-    String[] changed = Arrays.copyOf(args, args.length + 2);
-    changed[args.length] = "--dense-steps";
-    changed[args.length + 1] = "24";
+    String[] changed = args.clone();
+    changed[4] = "12";
     assertEquals(1, run(changed), err + out);
     assertTrue(err.contains("holds a finished branch dense with other settings"), err);
   }
