@@ -61,7 +61,7 @@ public final class ExperimentCommand implements Callable<Integer> {
 
   /** Default dense budget S of each experiment (the dense curve has flattened there: docs/RESULTS.md). */
   public static final long VISION_DENSE_STEPS = 3000;
-  public static final long LANGUAGE_DENSE_STEPS = 2000;
+  public static final long LANGUAGE_DENSE_STEPS = 1500;
   /** {@code --quick}: steps, budgets and evaluation batches of the smoke run. */
   public static final long QUICK_DENSE_STEPS = 20;
   public static final String QUICK_BUDGETS = "50,100";

@@ -144,7 +144,16 @@ public final class ResultsPlots {
     chart.setBackgroundPaint(Color.WHITE);
     Files.createDirectories(file.toAbsolutePath().getParent());
     Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-    ChartUtils.saveChartAsPNG(tmp.toFile(), chart, width, height);
+    try {
+      ChartUtils.saveChartAsPNG(tmp.toFile(), chart, width, height);
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (RuntimeException | Error e) {
+      // a headless JDK without fontconfig or any font fails in Java2D's font setup
+      Files.deleteIfExists(tmp);
+      throw new IOException("could not draw " + file + ": Java2D found no usable font (" + e
+          + "); install fontconfig and a font, e.g. `apt-get install fontconfig fonts-dejavu-core`", e);
+    }
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 }
