@@ -11,7 +11,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.ckpt.Folders;
 import dev.upcycle.model.ArchitectureConfig;
 import dev.upcycle.plan.ConvertJob;
+import dev.upcycle.plan.GranularScaling;
 import dev.upcycle.plan.ProgressListener;
+import dev.upcycle.plan.UpcycleOptions;
 import dev.upcycle.train.config.CheckpointConfig;
 import dev.upcycle.train.config.TrainConfig;
 import dev.upcycle.train.input.TfRecordBatchSource;
@@ -178,8 +180,34 @@ public final class BranchRunner {
     b.evalSteps().forEach((step, budget) -> at.put(String.valueOf(step), budget));
     ObjectNode settings = d.putObject("settings");
     new java.util.TreeMap<>(b.settings()).forEach(settings::put);
-    b.variant().ifPresent(v -> d.put("upcycle", v.upcycleOptions(b.seed()).toString()));
+    b.variant().ifPresent(v -> d.set("upcycle", upcycleDefinition(v.upcycleOptions(b.seed()))));
     return d;
+  }
+
+  /**
+   * The upcycling options in a form that stays the same when options are added to
+   * {@link UpcycleOptions} with defaults that keep today's behaviour: granular scaling and virtual
+   * router groups appear only when they are not the default.
+   */
+  static ObjectNode upcycleDefinition(UpcycleOptions o) {
+    ObjectNode u = JSON.createObjectNode();
+    u.put("experts", o.numExperts());
+    u.put("encoder_layout", o.encoderLayout().toString());
+    u.put("decoder_layout", o.decoderLayout().toString());
+    u.put("router_init", UpcycleOptions.describe(o.routerInit()));
+    u.put("noise", o.noiseStddev());
+    u.put("drop_upcycling", o.dropUpcyclingRatio());
+    u.put("granularity", o.granularity());
+    if (!o.granularScaling().equals(GranularScaling.WO_TIMES_G)) {
+      u.put("granular_scaling", o.granularScaling().toString());
+    }
+    if (o.routerVirtualGroups()) {
+      u.put("router_virtual_groups", true);
+    }
+    u.put("optimizer_state", o.optimizerState().name());
+    u.put("seed", o.seed());
+    u.put("format", o.outputFormat().name());
+    return u;
   }
 
   private static List<EvalPoint> readPoints(JsonNode stored) throws IOException {

@@ -78,6 +78,19 @@ class AblationsTest {
   }
 
   @Test
+  void branchDefinitionsNameOnlyNonDefaultNewOptions() {
+    // a finished branch is reused only for an equal definition: options added later with defaults
+    // that keep the old behaviour must not change the definition of runs that do not use them
+    var plain = BranchRunner.upcycleDefinition(BASE.upcycleOptions(3));
+    assertEquals(3, plain.get("seed").asInt());
+    assertEquals("last_2", plain.get("encoder_layout").asText());
+    assertTrue(!plain.has("granular_scaling") && !plain.has("router_virtual_groups"), plain.toString());
+    var noisy = BranchRunner.upcycleDefinition(Ablations.variants("noise", BASE, 4).get(2).upcycleOptions(3));
+    assertEquals(0.1, noisy.get("noise").asDouble());
+    assertNotEquals(plain, noisy);
+  }
+
+  @Test
   void unknownAblationNamesTheChoices() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> Ablations.variants("nosuch", BASE, 4));
