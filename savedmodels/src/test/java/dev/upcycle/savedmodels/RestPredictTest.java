@@ -98,7 +98,7 @@ class RestPredictTest {
   }
 
   /** Random weights of {@code spec} saved as a TF bundle at {@code prefix}. */
-  private static void checkpoint(ModelSpec spec, BatchShape shape, Path prefix) throws Exception {
+  static void checkpoint(ModelSpec spec, BatchShape shape, Path prefix) throws Exception {
     try (ModelGraph<TFloat32> g = ModelGraph.build(spec, shape, TFloat32.class, false, 5, false, false).initialize();
         TfBundleWriter w = TfBundleWriter.create(Files.createDirectories(prefix.getParent()).resolve(prefix.getFileName()))) {
       for (RawTensor t : GraphWeights.of(g)) {
