@@ -2,6 +2,7 @@ package dev.upcycle.savedmodels.rest;
 
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import java.util.Collections;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -16,7 +17,7 @@ public record PredictRequest(String signatureName, RequestFormat format, SortedM
   public PredictRequest {
     checkNotNull(signatureName, "signatureName");
     checkNotNull(format, "format");
-    inputs = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(inputs));
+    inputs = Collections.unmodifiableSortedMap(new TreeMap<>(inputs));
   }
 
   static PredictRequest of(String signatureName, RequestFormat format, Map<String, HostTensor> inputs) {

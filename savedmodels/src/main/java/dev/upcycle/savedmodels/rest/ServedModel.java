@@ -1,7 +1,5 @@
 package dev.upcycle.savedmodels.rest;
 
-import static com.google.common.base.Preconditions.checkNotNull;
-
 import dev.upcycle.savedmodels.SavedModelFile;
 import dev.upcycle.savedmodels.ServingVersions;
 import java.io.IOException;
@@ -189,6 +187,6 @@ public final class ServedModel implements AutoCloseable {
   /** For messages: the version folder. */
   @Override
   public String toString() {
-    return "ServedModel[" + checkNotNull(dir) + "]";
+    return "ServedModel[" + dir + "]";
   }
 }
