@@ -5,7 +5,8 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.tensorflow.SavedModelBundle;
 import org.tensorflow.exceptions.TensorFlowException;
@@ -13,7 +14,8 @@ import org.tensorflow.exceptions.TensorFlowException;
 /** Finds the SavedModel TF Serving would serve from a folder: the folder itself or its highest numeric version. */
 public final class ServingVersions {
 
-  static final String SAVED_MODEL = "saved_model.pb";
+  /** The file a version folder holds its MetaGraphs in. */
+  public static final String SAVED_MODEL = "saved_model.pb";
 
   private ServingVersions() {}
 
@@ -29,21 +31,36 @@ public final class ServingVersions {
     if (Files.isRegularFile(dir.resolve(SAVED_MODEL))) {
       return dir;
     }
-    if (!Files.isDirectory(dir)) {
-      throw new FileNotFoundException("model folder " + dir + " does not exist");
+    SortedMap<Long, Path> versions = versions(dir);
+    if (versions.isEmpty()) {
+      throw new FileNotFoundException("no SavedModel in " + dir + ": expected " + SAVED_MODEL
+          + " there or in a numbered version folder (" + dir.resolve("1") + "/" + SAVED_MODEL + ")");
     }
-    Optional<Path> latest;
-    try (Stream<Path> children = Files.list(dir)) {
-      latest = children.filter(p -> !AtomicFolder.isStage(p) && version(p) >= 0
-              && Files.isRegularFile(p.resolve(SAVED_MODEL)))
-          .max((a, b) -> Long.compare(version(a), version(b)));
+    return versions.get(versions.lastKey());
+  }
+
+  /**
+   * The version folders of model base {@code base} by version number: the children whose name is a
+   * number ({@code 1}, {@code 00000123}) and that hold {@code saved_model.pb}; stages of
+   * {@link AtomicFolder} are skipped. Empty when there are none; two folders of one number
+   * ({@code 7}, {@code 007}) keep the first in name order.
+   *
+   * @throws FileNotFoundException when {@code base} is not a folder
+   */
+  public static SortedMap<Long, Path> versions(Path base) throws IOException {
+    if (!Files.isDirectory(base)) {
+      throw new FileNotFoundException("model folder " + base + " does not exist");
     }
-    return latest.orElseThrow(() -> new FileNotFoundException("no SavedModel in " + dir + ": expected "
-        + SAVED_MODEL + " there or in a numbered version folder (" + dir.resolve("1") + "/" + SAVED_MODEL + ")"));
+    SortedMap<Long, Path> versions = new TreeMap<>();
+    try (Stream<Path> children = Files.list(base)) {
+      children.sorted().filter(p -> !AtomicFolder.isStage(p) && version(p) >= 0
+          && Files.isRegularFile(p.resolve(SAVED_MODEL))).forEach(p -> versions.putIfAbsent(version(p), p));
+    }
+    return versions;
   }
 
   /** The version number a folder name stands for, or -1. */
-  private static long version(Path p) {
+  public static long version(Path p) {
     String name = p.getFileName().toString();
     if (name.isEmpty() || name.length() > 18 || !name.chars().allMatch(c -> c >= '0' && c <= '9')) {
       return -1;
@@ -59,8 +76,16 @@ public final class ServingVersions {
    * @throws IllegalStateException when TensorFlow cannot load the model
    */
   public static SavedModelBundle load(Path dir) throws IOException {
+    return load(dir, dir);
+  }
+
+  /**
+   * {@link #load(Path)} of the SavedModel in {@code from}, whose messages name {@code dir} (the
+   * folder {@code from} stands for).
+   */
+  public static SavedModelBundle load(Path from, Path dir) throws IOException {
     try {
-      return SavedModelBundle.load(dir.toString(), SavedModelExporter.SERVE_TAG);
+      return SavedModelBundle.load(from.toString(), SavedModelExporter.SERVE_TAG);
     } catch (TensorFlowException e) {
       String tf = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
       if (e.getMessage() != null && e.getMessage().contains("RestoreV2")) {

@@ -28,11 +28,14 @@ final class VitServing {
     int c = vit.channels();
     Placeholder<TFloat32> images = s.withName("images").placeholder(TFloat32.class,
         Placeholder.shape(Shape.of(Shape.UNKNOWN_SIZE, h, h, c)));
+    // the graph checks what it needs (TF Serving feeds the request's shape as it is): [n, H, W, C]
+    Operand<TFloat32> checked = s.withName("check_images").ensureShape(images,
+        Shape.of(Shape.UNKNOWN_SIZE, h, h, c)); // [n, H, W, C]
     List<Op> checks = new java.util.ArrayList<>();
-    Operand<TInt32> n = ServingGraph.requestSize(s, images, batch, checks);
+    Operand<TInt32> n = ServingGraph.requestSize(s, checked, batch, checks);
     Ops g = s.withControlDependencies(checks); // the pad must not run before the checks
     Operand<TFloat32> padded = g.withName("padded_images").ensureShape(
-        g.pad(images, ServingGraph.padTo(g, n, batch, null, 4), g.constant(0f)), Shape.of(batch, h, h, c)); // [batch, H, W, C]
+        g.pad(checked, ServingGraph.padTo(g, n, batch, null, 4), g.constant(0f)), Shape.of(batch, h, h, c)); // [batch, H, W, C]
     Operand<TFloat32> full = VitModel.build(ctx.scope("model"), spec, padded).logits(); // [batch, classes]
     Operand<TInt32> keep = s.concat(List.of(n, s.constant(new int[] {-1})), s.constant(0));
     Operand<TFloat32> logits = s.withName("logits").slice(full, s.constant(new int[] {0, 0}), keep); // [n, classes]

@@ -85,6 +85,10 @@ class SelfDescribingPipelineTest {
         inspect.out());
     assertTrue(inspect.out().matches("(?s).*provenance: export .* <- train .* <- convert .* <- train .*"),
         inspect.out());
+    // a SavedModel: its versions and signatures first (saved_model_cli show --all)
+    assertTrue(inspect.out().contains("versions: 1; showing version 1 ")
+        && inspect.out().contains("  signature 'serving_default': method tensorflow/serving/predict\n")
+        && inspect.out().contains("  signature 'score': method tensorflow/serving/predict\n"), inspect.out());
     Cli json = Cli.run("inspect", "--json", moe.toString());
     assertEquals(0, json.code(), json.err());
     JsonNode report = new ObjectMapper().readTree(json.out());

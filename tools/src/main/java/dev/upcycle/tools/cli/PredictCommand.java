@@ -1,23 +1,25 @@
 package dev.upcycle.tools.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.upcycle.savedmodels.RestPredict;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.upcycle.savedmodels.ServingVersions;
+import dev.upcycle.savedmodels.rest.RestError;
+import dev.upcycle.savedmodels.rest.RestJson;
+import dev.upcycle.savedmodels.rest.RestPredict;
+import dev.upcycle.savedmodels.rest.ServedModel;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.tensorflow.SavedModelBundle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code upcycle predict}: one TF Serving REST predict request (JSON) run on a SavedModel in-process;
- * the response body on stdout, or TF Serving's {@code {"error": ...}} body and exit 1 for a bad request.
+ * {@code upcycle predict}: one TF Serving REST predict request (JSON) run on a SavedModel in-process
+ * ({@link RestPredict}); the response body on stdout, or TF Serving's {@code {"error": ...}} body on
+ * stdout, the TensorFlow error code and HTTP status on stderr, and exit 1 for a request TF Serving
+ * would refuse.
  */
 @Command(name = "predict", description = "Run a TF Serving REST predict request (JSON: instances or inputs) on a"
     + " SavedModel; prints the response JSON.")
@@ -43,28 +45,22 @@ public final class PredictCommand implements Callable<Integer> {
     }
     Path dir = ServingVersions.resolve(model);
     byte[] body = request.equals("-") ? System.in.readAllBytes() : Files.readAllBytes(Path.of(request));
-    JsonMapper json = RestPredict.json();
     PrintWriter out = spec.commandLine().getOut();
-    JsonNode parsed;
+    PrintWriter err = spec.commandLine().getErr();
     try {
-      parsed = RestPredict.parseRequest(json, body, request.equals("-") ? "stdin" : request);
-    } catch (IllegalArgumentException e) {
-      return fail(json, out, e.getMessage());
-    }
-    try (SavedModelBundle bundle = ServingVersions.load(dir)) {
-      try {
-        out.println(json.writeValueAsString(RestPredict.predict(bundle, parsed)));
-      } catch (IllegalArgumentException e) {
-        return fail(json, out, e.getMessage());
+      ObjectNode parsed = RestJson.parse(body, request.equals("-") ? "stdin" : request);
+      try (ServedModel served = ServedModel.load(dir)) {
+        served.loadNote().ifPresent(note -> err.println("note: " + note));
+        out.println(RestPredict.predict(served, parsed));
       }
+    } catch (RestError e) {
+      out.println(e.body());
+      out.flush();
+      err.println("error: " + e.code() + " (TF Serving answers HTTP " + e.httpStatus() + ")");
+      err.flush();
+      return 1;
     }
     out.flush();
     return 0;
-  }
-
-  private static int fail(JsonMapper json, PrintWriter out, String message) throws JsonProcessingException {
-    out.println(json.writeValueAsString(RestPredict.error(message)));
-    out.flush();
-    return 1;
   }
 }

@@ -52,7 +52,7 @@ class PredictRequestTest {
       String body = "{\"instances\": " + "[".repeat(depth) + "1" + "]".repeat(depth) + "}";
       assertEquals(1, predict(body), depth + ": " + out + err);
       assertTrue(out.toString().contains("nesting depth") && out.toString().contains("at most "
-          + dev.upcycle.savedmodels.RestPredict.MAX_NESTING_DEPTH), depth + ": " + out);
+          + dev.upcycle.savedmodels.rest.RestJson.MAX_NESTING_DEPTH), depth + ": " + out);
       assertFalse(err.toString().contains("StackOverflowError"), err.toString());
     }
   }
