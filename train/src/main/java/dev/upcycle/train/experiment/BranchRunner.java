@@ -180,7 +180,9 @@ public final class BranchRunner {
     b.evalSteps().forEach((step, budget) -> at.put(String.valueOf(step), budget));
     ObjectNode settings = d.putObject("settings");
     new java.util.TreeMap<>(b.settings()).forEach(settings::put);
-    b.variant().ifPresent(v -> d.set("upcycle", upcycleDefinition(v.upcycleOptions(b.seed()))));
+    if (b.kind() == BranchKind.UPCYCLED) {
+      d.set("upcycle", upcycleDefinition(b.variant().orElseThrow().upcycleOptions(b.seed())));
+    }
     return d;
   }
 
