@@ -1,6 +1,7 @@
 package dev.upcycle.ckpt.tf;
 
 import dev.upcycle.ckpt.CheckpointFormatException;
+import dev.upcycle.ckpt.FileErrors;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,11 +40,14 @@ final class CheckpointStateFile {
     byte[] head;
     try (InputStream in = Files.newInputStream(file)) {
       head = in.readNBytes(MAX_STATE_FILE_BYTES);
+    } catch (IOException e) {
+      throw FileErrors.cannotRead(file, null, e);
     }
     String text = new String(head, StandardCharsets.UTF_8);
     Matcher m = FIELD.matcher(text);
     if (!m.find()) {
-      throw new CheckpointFormatException(file, null, "no model_checkpoint_path: \"...\" line: not a TF checkpoint state file");
+      throw new CheckpointFormatException(file, null, "no model_checkpoint_path: \"...\" line: not a TF checkpoint"
+          + " state file (and not a T5X msgpack checkpoint, which is binary)");
     }
     String raw = unescape(m.group(1), file);
     Path named = folder.resolve(raw);

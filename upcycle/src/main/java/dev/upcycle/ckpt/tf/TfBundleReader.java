@@ -8,6 +8,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.CheckpointReader;
 import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.FileErrors;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import java.io.IOException;
@@ -91,6 +92,12 @@ public final class TfBundleReader implements CheckpointReader {
         "not a TF tensor bundle: expected " + path + ".index, a folder with a 'checkpoint' state file,"
             + " or a SavedModel folder with " + SAVED_MODEL_VARIABLES + ".index"));
     Path indexFile = BundleFiles.index(prefix);
+    Path stateFile = path.toAbsolutePath().normalize().resolve(CheckpointStateFile.FILE_NAME);
+    if (!Files.exists(indexFile) && Files.isDirectory(path) && !prefix.endsWith(SAVED_MODEL_VARIABLES)) {
+      throw new CheckpointFormatException(stateFile, null, "names the checkpoint prefix '" + prefix.getFileName()
+          + "' (model_checkpoint_path), but its index " + indexFile + " is missing: that checkpoint was deleted or"
+          + " not copied; point at a prefix that exists, or fix the state file");
+    }
     List<TableReader.Entry> raw = TableReader.readAll(indexFile);
     if (raw.isEmpty() || raw.get(0).key().length != 0) {
       throw new CheckpointFormatException(indexFile, null, "no bundle header (the entry under the empty key)");
@@ -188,8 +195,14 @@ public final class TfBundleReader implements CheckpointReader {
       throw new CheckpointFormatException(indexFile, name, "negative offset " + proto.getOffset()
           + " or size " + proto.getSize());
     }
-    return new Entry(new TensorInfo(name, dtype, shape), proto.getShardId(), proto.getOffset(), proto.getSize(),
-        proto.getCrc32C(), proto.getSlicesCount());
+    TensorInfo info;
+    try {
+      info = new TensorInfo(name, dtype, shape);
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointFormatException(indexFile, name, "bad shape: " + e.getMessage(), e);
+    }
+    return new Entry(info, proto.getShardId(), proto.getOffset(), proto.getSize(), proto.getCrc32C(),
+        proto.getSlicesCount());
   }
 
   @Override
@@ -300,7 +313,8 @@ public final class TfBundleReader implements CheckpointReader {
       try {
         shards[id] = FileChannel.open(dataFile, StandardOpenOption.READ);
       } catch (IOException ex) {
-        throw new CheckpointFormatException(dataFile, tensor, "cannot open data shard: " + ex, ex);
+        throw new CheckpointFormatException(dataFile, tensor, "data shard " + id + " of " + numShards
+            + " cannot be read (" + FileErrors.reason(ex) + ")", ex);
       }
     }
     return shards[id];

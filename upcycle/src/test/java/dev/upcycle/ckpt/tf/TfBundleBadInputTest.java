@@ -24,6 +24,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.proto.BundleEntryProto;
+import org.tensorflow.proto.TensorShapeProto;
 import org.tensorflow.proto.TensorSliceProto;
 
 /** Each broken input gives a {@link CheckpointFormatException} (or I/O error) naming the file and tensor. */
@@ -251,6 +252,23 @@ class TfBundleBadInputTest {
       }
       assertThrows(IllegalStateException.class, () -> w[0].write(Tensors.f32("z", shape(1), 1f)));
     }
+  }
+
+  @Test
+  void elementCountOverflowNamesTheTensorAndShape() throws Exception {
+    // issue 14: a shape whose element count overflows said only "long overflow"
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    long big = 1L << 40;
+    patchEntry(BundleFiles.index(prefix), "w", e -> e.toBuilder().setShape(TensorShapeProto.newBuilder()
+        .addDim(TensorShapeProto.Dim.newBuilder().setSize(big)).addDim(TensorShapeProto.Dim.newBuilder().setSize(big)))
+        .build());
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> {
+      try (TfBundleReader r = TfBundleReader.open(prefix)) {
+        r.read("w");
+      }
+    });
+    assertMentions(e, BundleFiles.index(prefix), "'w'", "[" + big + ", " + big + "]");
+    assertFalse(e.getMessage().contains("long overflow"), e.getMessage());
   }
 
   private static Path writeSmall(Path prefix) throws IOException {
