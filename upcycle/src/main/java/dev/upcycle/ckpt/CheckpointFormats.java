@@ -128,7 +128,7 @@ public final class CheckpointFormats {
     checkNotNull(path, "path");
     checkNotNull(userMap, "userMap");
     if (!Files.exists(path) && !Files.exists(path.resolveSibling(path.getFileName() + ".index"))) {
-      throw new NoSuchFileException(path.toString(), null, "no checkpoint here");
+      throw new NoSuchFileException(path.toString(), null, "not found (no checkpoint at this path)");
     }
     Optional<HfFolders.HfFolder> hf = HfFolders.detect(path);
     if (hf.isPresent()) {
