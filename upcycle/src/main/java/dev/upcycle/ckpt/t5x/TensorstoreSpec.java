@@ -6,6 +6,7 @@ import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.DType;
 import dev.upcycle.ckpt.FileErrors;
 import dev.upcycle.ckpt.TensorInfo;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -281,6 +282,9 @@ final class TensorstoreSpec {
     } catch (JacksonException e) {
       throw new CheckpointFormatException(file, name, "cannot parse .zarray JSON: "
           + e.getOriginalMessage(), e);
+    } catch (CharConversionException e) { // bytes that are no UTF-8/16/32 text (fuzz case 1152 of seed 14)
+      throw new CheckpointFormatException(file, name, "cannot parse .zarray JSON: not text in a Unicode"
+          + " encoding (" + e.getMessage() + ")", e);
     } catch (IOException e) {
       throw FileErrors.cannotRead(file, name, e);
     }

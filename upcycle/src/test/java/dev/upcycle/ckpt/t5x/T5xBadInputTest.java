@@ -299,6 +299,19 @@ class T5xBadInputTest {
   }
 
   @Test
+  void zarrayThatIsNotUnicodeTextIsRefused() throws IOException {
+    // found by T5xFuzzTest (seed 14, .zarray case 1152): Jackson reads 00 00 00 xx as UTF-32 and threw
+    // a bare CharConversionException for the invalid character that follows
+    Path dir = checkpoint(map("w", zarrSpec("float32", "target.w", meta(4))));
+    Path zarray = dir.resolve("target.w/.zarray");
+    Files.createDirectories(zarray.getParent());
+    Files.write(zarray, new byte[] {0, 0, 0, '{', (byte) 0x80, 'k', 'r', '"', 0, 0, 0, '}'});
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> T5xCheckpointReader.open(dir));
+    assertNames(e, zarray, "target/w");
+    assertTrue(e.getMessage().contains("cannot parse .zarray JSON"), e.getMessage());
+  }
+
+  @Test
   void deeplyNestedMsgpackIsRefusedWithoutAStackOverflow() throws IOException {
     // issue 14 #8: thousands of nested arrays ended in StackOverflowError
     Path dir = Files.createDirectories(tmp.resolve("checkpoint_1"));
