@@ -271,6 +271,17 @@ class TfBundleBadInputTest {
     assertFalse(e.getMessage().contains("long overflow"), e.getMessage());
   }
 
+  @Test
+  void stateFileNamingAPathWithANulByteIsRefused() throws Exception {
+    // found by TfBundleFuzzTest (seed 14, state file case 22): a bare InvalidPathException
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    Path state = prefix.resolveSibling("checkpoint");
+    Files.writeString(state, "model_checkpoint_path: \"mo\0del\"\n");
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        () -> TfBundleReader.open(prefix.getParent()));
+    assertMentions(e, state, "model_checkpoint_path", "is not a valid path");
+  }
+
   private static Path writeSmall(Path prefix) throws IOException {
     Files.createDirectories(prefix.getParent());
     try (TfBundleWriter w = TfBundleWriter.create(prefix)) {
