@@ -142,13 +142,26 @@ public final class Fuzz {
    */
   public static Summary run(String what, byte[] input, int cases, Duration perCase, Target target,
       Predicate<Throwable> clear) {
+    long seed = seed();
+    return run(what, i -> mutant(input, seed, i), cases, perCase, target, clear);
+  }
+
+  /** Makes mutant number {@code index} of a format-aware mutator (a length field under a valid CRC, say). */
+  @FunctionalInterface
+  public interface Mutator {
+    Mutant make(long index);
+  }
+
+  /** {@link #run(String, byte[], int, Duration, Target, Predicate)} with the test's own mutator. */
+  public static Summary run(String what, Mutator mutants, int cases, Duration perCase, Target target,
+      Predicate<Throwable> clear) {
     checkArgument(cases >= 0, "cases %s < 0", cases);
     long seed = seed();
     int values = 0;
     int errors = 0;
     List<String> sample = new ArrayList<>();
     for (int i = 0; i < cases; i++) {
-      Mutant m = mutant(input, seed, i);
+      Mutant m = mutants.make(i);
       Throwable failure = runOne(m.bytes(), i, perCase, target, what, seed, m.how());
       if (failure == null) {
         values++;
