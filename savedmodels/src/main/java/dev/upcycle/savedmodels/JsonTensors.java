@@ -123,15 +123,25 @@ final class JsonTensors {
     return dims.stream().mapToLong(Long::longValue).toArray();
   }
 
+  /** The number of values of {@code shape}; one that overflows a long is refused. */
   static long size(long[] shape) {
     long n = 1;
     for (long d : shape) {
-      n *= d;
+      try {
+        n = Math.multiplyExact(n, d);
+      } catch (ArithmeticException e) {
+        throw new IllegalArgumentException("a request tensor of shape " + shapeString(shape) + " is too large", e);
+      }
     }
     return n;
   }
 
-  /** Appends the values of {@code v} (of shape {@code shape}) to {@code out}; ragged lists and misplaced values fail. */
+  /**
+   * Appends the values of {@code v} (of shape {@code shape}) to {@code out}; ragged lists and
+   * misplaced values fail. With {@code out} null it only checks that {@code v} has that shape, which
+   * callers do before they allocate: the shape is read from first elements, so a small ragged request
+   * ({@code [[1, ...46340 values], 1, 1, ...]}) can claim billions of values it does not hold.
+   */
   static void fill(JsonNode v, long[] shape, Values out) {
     fill(v, 0, shape, out);
   }
@@ -142,7 +152,9 @@ final class JsonTensors {
         throw new IllegalArgumentException("JSON Value: " + brief(v) + " found at incorrect level: " + (level + 1)
             + " in the JSON DOM. Expected at level: " + shape.length);
       }
-      out.add(v);
+      if (out != null) {
+        out.add(v);
+      }
       return;
     }
     if (level >= shape.length) {

@@ -18,6 +18,10 @@ import dev.upcycle.savedmodels.JsonTensors.Spec;
 import dev.upcycle.savedmodels.JsonTensors.Values;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -91,7 +95,17 @@ public final class RestPredict {
    *     malformed, empty, too deeply nested or trailed document (TF Serving answers 400)
    */
   public static JsonNode parseRequest(JsonMapper json, byte[] body, String source) {
-    try (JsonParser parser = json.createParser(body)) {
+    String text;
+    try {
+      // UTF-8, as TF Serving reads it: a parser left to guess would take 00 00 00 xx for UTF-32 and fail
+      // with a bare CharConversionException (RestPredictFuzzTest, seed 14, byte case 40)
+      text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body)).toString();
+    } catch (CharacterCodingException e) {
+      throw new IllegalArgumentException("JSON Parse error: Invalid encoding in string (the request is not UTF-8"
+          + " text) of " + source, e);
+    }
+    try (JsonParser parser = json.createParser(text)) {
       JsonNode tree;
       try {
         tree = json.readTree(parser);
@@ -237,6 +251,24 @@ public final class RestPredict {
     int n = instances.size();
     Map<String, long[]> itemShapes = new HashMap<>();
     Map<String, Values> values = new TreeMap<>();
+    // two passes: every element checked (keys, shapes) before any values are allocated, then filled
+    for (boolean fill : new boolean[] {false, true}) {
+      itemShapes.clear();
+      addInstances(instances, sig, objects, n, itemShapes, values, fill);
+    }
+    Map<String, Fed> fed = new TreeMap<>();
+    values.forEach((k, v) -> {
+      long[] s = itemShapes.get(k);
+      long[] shape = new long[s.length + 1];
+      shape[0] = n;
+      System.arraycopy(s, 0, shape, 1, s.length);
+      fed.put(k, new Fed(v, shape));
+    });
+    return fed;
+  }
+
+  private static void addInstances(JsonNode instances, Signature sig, boolean objects, int n,
+      Map<String, long[]> itemShapes, Map<String, Values> values, boolean fill) {
     int item = 0;
     for (JsonNode elem : instances) {
       if (objects) {
@@ -246,7 +278,7 @@ public final class RestPredict {
         Set<String> keys = new TreeSet<>();
         for (Map.Entry<String, JsonNode> kv : elem.properties()) {
           keys.add(kv.getKey());
-          addInstanceItem(item, kv.getKey(), kv.getValue(), n, sig, itemShapes, values, true);
+          addInstanceItem(item, kv.getKey(), kv.getValue(), n, sig, itemShapes, fill ? values : null, true);
         }
         if (!keys.equals(sig.inputs.keySet())) {
           Set<String> missing = new TreeSet<>(sig.inputs.keySet());
@@ -260,21 +292,13 @@ public final class RestPredict {
           throw new IllegalArgumentException("Expecting value/list but got object at item " + item
               + " of input list");
         }
-        addInstanceItem(item, sig.onlyInput().key(), elem, n, sig, itemShapes, values, false);
+        addInstanceItem(item, sig.onlyInput().key(), elem, n, sig, itemShapes, fill ? values : null, false);
       }
       item++;
     }
-    Map<String, Fed> fed = new TreeMap<>();
-    values.forEach((k, v) -> {
-      long[] s = itemShapes.get(k);
-      long[] shape = new long[s.length + 1];
-      shape[0] = n;
-      System.arraycopy(s, 0, shape, 1, s.length);
-      fed.put(k, new Fed(v, shape));
-    });
-    return fed;
   }
 
+  /** Checks one input of one element against the first element's; with {@code values} non-null, also stores it. */
   private static void addInstanceItem(int item, String key, JsonNode value, int n, Signature sig,
       Map<String, long[]> itemShapes, Map<String, Values> values, boolean named) {
     String where = "Failed to process element: " + item + (named ? " key: " + key : "") + " of 'instances' list."
@@ -288,10 +312,19 @@ public final class RestPredict {
     long[] first = itemShapes.get(key);
     if (first == null) {
       itemShapes.put(key, shape);
-      try {
-        values.put(key, new Values(spec.dtype(), n * JsonTensors.size(shape)));
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(where + e.getMessage(), e);
+      if (values != null) {
+        long size;
+        try {
+          size = Math.multiplyExact(n, JsonTensors.size(shape));
+        } catch (ArithmeticException e) {
+          throw new IllegalArgumentException(where + "a request tensor of " + n + " x "
+              + JsonTensors.shapeString(shape) + " values is too large", e);
+        }
+        try {
+          values.put(key, new Values(spec.dtype(), size));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(where + e.getMessage(), e);
+        }
       }
     } else if (JsonTensors.size(first) != JsonTensors.size(shape)) {
       throw new IllegalArgumentException(where + "Expecting tensor size: " + JsonTensors.size(first) + " but got: "
@@ -302,7 +335,7 @@ public final class RestPredict {
           + JsonTensors.shapeString(shape));
     }
     try {
-      JsonTensors.fill(value, shape, values.get(key));
+      JsonTensors.fill(value, shape, values == null ? null : values.get(key));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(where + e.getMessage() + " (input '" + key + "', " + spec.describe() + ")",
           e);
@@ -343,6 +376,7 @@ public final class RestPredict {
   private static Fed columnar(Spec spec, JsonNode value) {
     long[] shape = JsonTensors.shapeOf(value);
     try {
+      JsonTensors.fill(value, shape, null); // the shape holds before its values are allocated
       Values v = new Values(spec.dtype(), JsonTensors.size(shape));
       JsonTensors.fill(value, shape, v);
       return new Fed(v, shape);
