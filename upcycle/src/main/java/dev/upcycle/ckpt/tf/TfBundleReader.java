@@ -25,6 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.tensorflow.proto.BundleEntryProto;
 import org.tensorflow.proto.BundleHeaderProto;
@@ -64,7 +65,12 @@ public final class TfBundleReader implements CheckpointReader {
   private final int numShards;
   private final List<TensorInfo> tensors;
   private final Map<String, Entry> entries;
-  private final FileChannel[] shards;
+  /**
+   * Open data shards by number, opened at first use. A map, not an array of {@code numShards}: the
+   * header's count is not trusted with an allocation (a corrupt one said 2^31 - 1; TfBundleFuzzTest,
+   * seed 7, entry case 1190).
+   */
+  private final Map<Integer, FileChannel> shards = new TreeMap<>();
   private boolean closed;
 
   private TfBundleReader(Path source, Path prefix, int numShards, List<Entry> sorted) {
@@ -76,7 +82,6 @@ public final class TfBundleReader implements CheckpointReader {
     for (Entry e : sorted) {
       entries.put(e.info().name(), e);
     }
-    this.shards = new FileChannel[numShards];
   }
 
   /**
@@ -233,14 +238,18 @@ public final class TfBundleReader implements CheckpointReader {
   /** A data shard the index refers to that is not on disk: its number, file and how many tensors it holds. */
   public record MissingShard(int shard, Path file, int tensors) {}
 
-  /** The data shards the index refers to that are not on disk now, in shard order. */
+  /**
+   * The data shards the index refers to that are not on disk now, in shard order: those that hold a
+   * tensor (a shard of none is never opened, so whether it is there does not matter).
+   */
   public synchronized List<MissingShard> missingShards() {
+    Map<Integer, Integer> tensorsOfShard = new TreeMap<>();
+    entries.values().forEach(e -> tensorsOfShard.merge(e.shardId(), 1, Integer::sum));
     List<MissingShard> out = new ArrayList<>();
-    for (int i = 0; i < numShards; i++) {
-      Path data = BundleFiles.data(prefix, i, numShards);
-      if (shards[i] == null && !Files.isRegularFile(data)) {
-        int id = i;
-        out.add(new MissingShard(i, data, (int) entries.values().stream().filter(e -> e.shardId() == id).count()));
+    for (Map.Entry<Integer, Integer> s : tensorsOfShard.entrySet()) {
+      Path data = BundleFiles.data(prefix, s.getKey(), numShards);
+      if (!shards.containsKey(s.getKey()) && !Files.isRegularFile(data)) {
+        out.add(new MissingShard(s.getKey(), data, s.getValue()));
       }
     }
     return List.copyOf(out);
@@ -305,35 +314,35 @@ public final class TfBundleReader implements CheckpointReader {
   }
 
   private synchronized FileChannel shard(int id, Path dataFile, String tensor) throws IOException {
-    if (shards[id] == null) {
+    FileChannel ch = shards.get(id);
+    if (ch == null) {
       if (!Files.isRegularFile(dataFile)) {
         throw new CheckpointFormatException(dataFile, tensor, "cannot be read: data shard " + id + " of " + numShards
             + " is missing (the index " + BundleFiles.index(prefix).getFileName() + " refers to it)");
       }
       try {
-        shards[id] = FileChannel.open(dataFile, StandardOpenOption.READ);
+        ch = FileChannel.open(dataFile, StandardOpenOption.READ);
       } catch (IOException ex) {
         throw new CheckpointFormatException(dataFile, tensor, "data shard " + id + " of " + numShards
             + " cannot be read (" + FileErrors.reason(ex) + ")", ex);
       }
+      shards.put(id, ch);
     }
-    return shards[id];
+    return ch;
   }
 
   @Override
   public synchronized void close() throws IOException {
     closed = true;
     IOException first = null;
-    for (int i = 0; i < shards.length; i++) {
-      if (shards[i] != null) {
-        try {
-          shards[i].close();
-        } catch (IOException ex) {
-          first = first == null ? ex : first;
-        }
-        shards[i] = null;
+    for (FileChannel ch : shards.values()) {
+      try {
+        ch.close();
+      } catch (IOException ex) {
+        first = first == null ? ex : first;
       }
     }
+    shards.clear();
     if (first != null) {
       throw first;
     }

@@ -282,6 +282,30 @@ class TfBundleBadInputTest {
     assertMentions(e, state, "model_checkpoint_path", "is not a valid path");
   }
 
+  @Test
+  void aHeaderClaimingBillionsOfShardsCostsNothing() throws Exception {
+    // found by TfBundleFuzzTest (seed 7, entry case 1190): an array of num_shards channels, a loop over all
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    List<TableReader.Entry> entries = TableReader.readAll(BundleFiles.index(prefix));
+    byte[] header = org.tensorflow.proto.BundleHeaderProto.parseFrom(entries.get(0).value()).toBuilder()
+        .setNumShards(Integer.MAX_VALUE).build().toByteArray();
+    try (OutputStream out = Files.newOutputStream(BundleFiles.index(prefix))) {
+      TableWriter t = new TableWriter(out, 4096, 16);
+      t.add(new byte[0], header);
+      for (TableReader.Entry e : entries.subList(1, entries.size())) {
+        t.add(e.key(), e.value());
+      }
+      t.finish();
+    }
+    try (TfBundleReader r = TfBundleReader.open(prefix)) {
+      assertEquals(Integer.MAX_VALUE, r.numShards());
+      List<TfBundleReader.MissingShard> missing = r.missingShards(); // only shard 0 holds tensors
+      assertEquals(1, missing.size(), missing.toString());
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> r.read("w"));
+      assertMentions(e, "model.data-00000-of-2147483647", "missing");
+    }
+  }
+
   private static Path writeSmall(Path prefix) throws IOException {
     Files.createDirectories(prefix.getParent());
     try (TfBundleWriter w = TfBundleWriter.create(prefix)) {

@@ -92,18 +92,32 @@ class TfBundleFuzzTest {
   @Test
   void indexEntryMutants() throws IOException {
     // one entry's proto bytes mutated at a time (entry i % n), the table rewritten with good checksums
-    fuzz("bundle index entries", new byte[0], (ignored, i) -> {
-      int which = (int) (i % entries.size());
-      TableReader.Entry e = entries.get(which);
-      byte[] value = Fuzz.mutant(e.value(), Fuzz.seed(), i).bytes();
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
+    restore();
+    Fuzz.Summary s = Fuzz.run("bundle index entries", i -> entryMutant(Fuzz.seed(), i), Fuzz.cases(CASES), PER_CASE,
+        (bytes, i) -> {
+          Files.write(BundleFiles.index(prefix), bytes);
+          readAll();
+        }, Fuzz.clearError(dir.toString(), CheckpointFormatException.class));
+    assertTrue(s.errors() > 0, "index entries: " + s);
+  }
+
+  /** The index with entry {@code index % n}'s value replaced by its mutant {@code index}, checksums good. */
+  private Fuzz.Mutant entryMutant(long seed, long index) {
+    int which = (int) (index % entries.size());
+    TableReader.Entry e = entries.get(which);
+    Fuzz.Mutant value = Fuzz.mutant(e.value(), seed, index);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
       TableWriter t = new TableWriter(out, 4096, 16);
       for (int k = 0; k < entries.size(); k++) {
-        t.add(entries.get(k).key(), k == which ? value : entries.get(k).value());
+        t.add(entries.get(k).key(), k == which ? value.bytes() : entries.get(k).value());
       }
       t.finish();
-      Files.write(BundleFiles.index(prefix), out.toByteArray());
-    });
+    } catch (IOException ex) {
+      throw new java.io.UncheckedIOException(ex);
+    }
+    String key = new String(e.key(), StandardCharsets.UTF_8);
+    return new Fuzz.Mutant(out.toByteArray(), "entry '" + key + "': " + value.how());
   }
 
   @Test
@@ -132,6 +146,15 @@ class TfBundleFuzzTest {
     }, "checkpoint state file", 14, m.how());
     assertTrue(t instanceof CheckpointFormatException && t.getMessage().contains("is not a valid path"),
         m.how() + ": " + t);
+    // entry case 1190 of seed 7: a header claiming 2^31 - 1 shards was an array of that many channels
+    // and a loop over them (past the case limit)
+    restore();
+    Fuzz.Mutant header = entryMutant(7, 1190);
+    Throwable h = Fuzz.runOne(header.bytes(), 1190, PER_CASE, (bytes, i) -> {
+      Files.write(BundleFiles.index(prefix), bytes);
+      readAll();
+    }, "bundle index entries", 7, header.how());
+    assertTrue(h == null || h instanceof CheckpointFormatException, header.how() + ": " + h);
   }
 
   @Test
