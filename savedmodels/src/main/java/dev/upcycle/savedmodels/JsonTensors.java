@@ -123,6 +123,23 @@ final class JsonTensors {
     return dims.stream().mapToLong(Long::longValue).toArray();
   }
 
+  /**
+   * TensorFlow's highest tensor rank ({@code TensorShape::MaxDimensions}); a tensor of more
+   * dimensions is not an error it returns but a fatal check that aborts the process.
+   */
+  static final int MAX_RANK = 254;
+
+  /**
+   * Refuses a fed tensor of more than {@link #MAX_RANK} dimensions (a request nested 255 lists deep
+   * fits the nesting limit; RestPredictFuzzTest, seed 7, found it aborting the JVM).
+   */
+  static void checkRank(String key, long[] shape) {
+    if (shape.length > MAX_RANK) {
+      throw new IllegalArgumentException("input '" + key + "' has " + shape.length + " dimensions; TensorFlow"
+          + " tensors have at most " + MAX_RANK);
+    }
+  }
+
   /** The number of values of {@code shape}; one that overflows a long is refused. */
   static long size(long[] shape) {
     long n = 1;

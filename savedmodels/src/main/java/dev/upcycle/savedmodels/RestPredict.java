@@ -67,7 +67,8 @@ public final class RestPredict {
 
   /**
    * Deepest nesting of arrays and objects a request may have: a tensor of TensorFlow's highest rank
-   * (254) inside the request object, its list and an instance object, with room to spare.
+   * ({@link JsonTensors#MAX_RANK}) inside the request object, its list and an instance object, with
+   * room to spare. A tensor of a higher rank is refused before TensorFlow sees it (it aborts the process).
    */
   public static final int MAX_NESTING_DEPTH = 260;
 
@@ -190,6 +191,7 @@ public final class RestPredict {
     boolean rows = instances != null;
     Map<String, Fed> fed = rows ? fromInstances(instances, sig) : fromInputs(inputs, sig);
     for (Map.Entry<String, Fed> e : fed.entrySet()) {
+      JsonTensors.checkRank(e.getKey(), e.getValue().shape);
       sig.inputs.get(e.getKey()).checkShape(e.getValue().shape, "signature '" + name + "'");
     }
 

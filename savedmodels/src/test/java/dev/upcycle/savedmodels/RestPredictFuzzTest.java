@@ -134,6 +134,28 @@ class RestPredictFuzzTest {
     }
   }
 
+  /**
+   * Found by a 10,000-case run (seed 7): a request nested 255 lists deep (inside the nesting limit)
+   * reached TensorFlow as a rank-255 tensor, and TensorFlow aborted the JVM ("Too many dimensions in
+   * tensor"). Ranks up to 254 still reach the model.
+   */
+  @Test
+  void aTensorOfMoreDimensionsThanTensorFlowAllowsIsRefused() {
+    for (String which : List.of("inputs", "instances")) {
+      String deep = "[".repeat(255) + "1.0" + "]".repeat(255);
+      String body = "{\"signature_name\": \"get_const_matrix\", \"" + which + "\": "
+          + (which.equals("inputs") ? "{\"input\": " + deep + "}" : deep) + "}";
+      Throwable t = Fuzz.runOne(body.getBytes(StandardCharsets.UTF_8), 0, PER_CASE,
+          (bytes, i) -> predict(bytes, python), "rank 255", 0, which);
+      assertTrue(CLEAR.test(t) && t.getMessage().contains("at most 254"), which + ": " + t);
+    }
+    String rank254 = "{\"signature_name\": \"get_const_matrix\", \"inputs\": {\"input\": " + "[".repeat(254) + "1.0"
+        + "]".repeat(254) + "}}";
+    Throwable t = Fuzz.runOne(rank254.getBytes(StandardCharsets.UTF_8), 0, PER_CASE,
+        (bytes, i) -> predict(bytes, python), "rank 254", 0, "rank 254");
+    assertTrue(t == null || CLEAR.test(t) && !t.getMessage().contains("at most 254"), String.valueOf(t));
+  }
+
   /** {@code levels} nested lists, each holding the next level first and then {@code width - 1} numbers. */
   private static String nested(int width, int levels) {
     String v = "2.0";
