@@ -162,6 +162,7 @@ public final class Fuzz {
     List<String> sample = new ArrayList<>();
     for (int i = 0; i < cases; i++) {
       Mutant m = mutants.make(i);
+      noteCase(what, seed, i, m);
       Throwable failure = runOne(m.bytes(), i, perCase, target, what, seed, m.how());
       if (failure == null) {
         values++;
@@ -176,6 +177,27 @@ public final class Fuzz {
       }
     }
     return new Summary(values, errors, List.copyOf(sample));
+  }
+
+  /** System property: a file that names the case being run, for runs that a native crash may end. */
+  public static final String LAST_CASE_PROPERTY = "upcycle.fuzz.last-case-file";
+
+  /**
+   * Writes the case about to run to {@value #LAST_CASE_PROPERTY}'s file when set: a fault that
+   * kills the JVM (TensorFlow aborting on a fatal check) leaves no test report, but this file says
+   * which case it was.
+   */
+  private static void noteCase(String what, long seed, long index, Mutant m) {
+    String file = System.getProperty(LAST_CASE_PROPERTY);
+    if (file == null || file.isBlank()) {
+      return;
+    }
+    try {
+      java.nio.file.Files.writeString(java.nio.file.Path.of(file), what + ": case " + index + " of seed " + seed
+          + ": " + m.how() + System.lineSeparator());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot write " + file, e);
+    }
   }
 
   /** Runs one input: null when it returned, else what it threw. A timeout fails the test at once. */
