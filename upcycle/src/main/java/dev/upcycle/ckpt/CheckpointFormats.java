@@ -15,6 +15,7 @@ import dev.upcycle.ckpt.t5x.T5xCheckpointReader;
 import dev.upcycle.ckpt.tf.TfBundleReader;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -127,7 +128,7 @@ public final class CheckpointFormats {
     checkNotNull(path, "path");
     checkNotNull(userMap, "userMap");
     if (!Files.exists(path) && !Files.exists(path.resolveSibling(path.getFileName() + ".index"))) {
-      throw new NoSuchFileException(path.toString(), null, "no checkpoint here");
+      throw new NoSuchFileException(path.toString(), null, "not found (no checkpoint at this path)");
     }
     Optional<HfFolders.HfFolder> hf = HfFolders.detect(path);
     if (hf.isPresent()) {
@@ -207,10 +208,43 @@ public final class CheckpointFormats {
     if (TfBundleReader.looksLike(path)) {
       return TfBundleReader.open(path);
     }
+    Optional<Path> named = checkpointFile(path);
+    if (named.isPresent()) {
+      return openCheckpointFile(path, named.get());
+    }
     throw new CheckpointFormatException(path, null, "no supported checkpoint found: expected a TF tensor bundle"
         + " (prefix, .index file, folder with a 'checkpoint' state file, SavedModel folder with variables/)"
         + ", a T5X checkpoint folder (msgpack file 'checkpoint') or a Hugging Face folder (config.json with "
         + HfFolders.SAFETENSORS + ", " + HfFolders.SAFETENSORS_INDEX + " or " + HfFolders.FLAX + ")");
+  }
+
+  /** The file named {@code checkpoint} that {@code path} is or holds (present, perhaps as a link), if any. */
+  private static Optional<Path> checkpointFile(Path path) {
+    Path file = Files.isDirectory(path) ? path.resolve(T5xCheckpointReader.MSGPACK_FILE) : path;
+    boolean named = file.getFileName() != null
+        && file.getFileName().toString().equals(T5xCheckpointReader.MSGPACK_FILE);
+    return named && Files.exists(file, LinkOption.NOFOLLOW_LINKS) ? Optional.of(file) : Optional.empty();
+  }
+
+  /**
+   * A file named {@code checkpoint} that neither format took (an unreadable, empty or corrupt T5X
+   * msgpack file, or a TF state file that is garbage or names a missing prefix): it is opened as
+   * the format its first byte says, so the error names the file and what is wrong with it rather
+   * than "no supported checkpoint found". Binary (a msgpack value other than a map): T5X; text: TF.
+   */
+  private static CheckpointReader openCheckpointFile(Path path, Path file) throws IOException {
+    int first;
+    try (var in = Files.newInputStream(file)) {
+      first = in.read();
+    } catch (IOException e) {
+      throw FileErrors.cannotRead(file, null, e);
+    }
+    if (first < 0) {
+      throw new CheckpointFormatException(file, null, "is empty (0 bytes): expected a T5X msgpack checkpoint or a"
+          + " TF checkpoint state file (model_checkpoint_path: \"...\")");
+    }
+    boolean text = first >= 0x20 && first < 0x7f || first == '\t' || first == '\n' || first == '\r';
+    return text ? TfBundleReader.open(path) : T5xCheckpointReader.open(path);
   }
 
   /** What {@link #open} detected about a reader it returned. */

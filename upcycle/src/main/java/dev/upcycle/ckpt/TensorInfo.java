@@ -23,6 +23,24 @@ public record TensorInfo(String name, DType dtype, long[] shape, String storedDt
     for (long d : shape) {
       checkArgument(d >= 0, "tensor %s has a negative dimension in shape %s", name, Arrays.toString(shape));
     }
+    checkArgument(fitsInLong(shape, Math.max(1, dtype.byteSize())),
+        "tensor %s: shape %s of %s has more elements or bytes than a 64-bit count holds (corrupt shape?)", name,
+        Arrays.toString(shape), dtype.numpyName());
+  }
+
+  /** True when the product of {@code shape} (dims >= 0) and {@code itemSize} does not overflow a long. */
+  private static boolean fitsInLong(long[] shape, long itemSize) {
+    if (Arrays.stream(shape).anyMatch(d -> d == 0)) {
+      return true;
+    }
+    long n = itemSize;
+    for (long d : shape) {
+      if (n > Long.MAX_VALUE / d) {
+        return false;
+      }
+      n *= d;
+    }
+    return true;
   }
 
   public TensorInfo(String name, DType dtype, long[] shape) {
@@ -49,7 +67,11 @@ public record TensorInfo(String name, DType dtype, long[] shape, String storedDt
     return shape.length;
   }
 
+  /** The product of the shape; it fits in a long (checked when the record is made). */
   public long numElements() {
+    if (Arrays.stream(shape).anyMatch(d -> d == 0)) {
+      return 0;
+    }
     long n = 1;
     for (long d : shape) {
       n = Math.multiplyExact(n, d);

@@ -10,6 +10,7 @@ import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointFormats;
 import dev.upcycle.ckpt.CheckpointWriter;
 import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.OutputWriteException;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.RenamingReader;
 import dev.upcycle.ckpt.TensorInfo;
@@ -43,7 +44,8 @@ import java.util.Optional;
  * stage (a TF bundle {@code model.ckpt-<step>.*} + {@code checkpoint} state file, or T5X {@code
  * checkpoint_<step>/}), {@code provenance.json} is written beside, and the stage is fsynced and
  * renamed onto {@code to}. Any error removes the stage, so {@code to} either holds the complete
- * result or does not exist; a stage left by a killed run is removed by the next run for the same
+ * result or does not exist (a writer's {@link OutputWriteException}, a full disk say, says so, naming
+ * the file); a stage left by a killed run is removed by the next run for the same
  * {@code to}. An existing {@code to} without {@code overwrite} is an error before any work; with
  * it, the old folder is replaced in the same atomic way.
  */
@@ -114,8 +116,9 @@ public final class ConvertJob {
       if (dryRun) {
         return new ConvertResult(plan, report, false, null, step, 0, 0, 0, Duration.between(start, Instant.now()));
       }
-      try (AtomicFolder stage = AtomicFolder.stage(target, overwrite)) {
-        Path out = stage.path();
+      AtomicFolder stage = AtomicFolder.stage(target, overwrite);
+      Path out = stage.path();
+      try (stage) {
         PlanExecutor.Result done;
         try (CheckpointWriter writer = writers.open(out, step, options.outputFormat())) {
           done = PlanExecutor.run(plan, reader, writer, progress);
@@ -126,6 +129,8 @@ public final class ConvertJob {
         progress.committed(target);
         return new ConvertResult(plan, report, true, target, step, done.tensorsWritten(), done.bytesWritten(),
             done.bytesRead(), Duration.between(start, Instant.now()));
+      } catch (OutputWriteException e) {
+        throw e.afterCleanUp(target, out); // the stage's close has run: say what it left
       }
     }
   }

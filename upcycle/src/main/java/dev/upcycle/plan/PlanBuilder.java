@@ -65,6 +65,9 @@ public final class PlanBuilder {
     checkNotNull(options, "options");
     List<String> problems = new ArrayList<>();
     Set<String> sparse = sparseMlps(source, options, problems);
+    if (sparse.isEmpty() && problems.isEmpty()) {
+      problems.add(nothingToUpcycle(source, options));
+    }
     Map<String, TensorInfo> byName = new LinkedHashMap<>();
     source.forEach(t -> byName.putIfAbsent(t.name(), t));
     int e = options.numExperts();
@@ -218,6 +221,32 @@ public final class PlanBuilder {
       return new long[] {e};
     }
     return denseSlot;
+  }
+
+  /**
+   * Why a plan with no MoE layer is refused (issue 14: it wrote a copy of the source and exited 0):
+   * the layouts, the layers they had to choose from, and the dense MLPs the source holds.
+   */
+  private static String nothingToUpcycle(List<TensorInfo> source, UpcycleOptions options) {
+    Map<String, Integer> layers = new TreeMap<>();
+    Set<String> mlps = new TreeSet<>();
+    for (TensorInfo t : source) {
+      if (CanonicalNames.isState(t.name())) {
+        continue;
+      }
+      Matcher m = LAYER.matcher(t.name());
+      if (m.matches()) {
+        layers.merge(m.group(1), Integer.parseInt(m.group(2)) + 1, Math::max);
+      }
+      Matcher mlp = MLP_PARAM.matcher(t.name());
+      if (mlp.matches()) {
+        mlps.add(mlp.group(1));
+      }
+    }
+    return "nothing to upcycle: the layouts (encoder " + options.encoderLayout() + ", decoder "
+        + options.decoderLayout() + ") choose no MoE layer in this checkpoint (layers per stack: "
+        + (layers.isEmpty() ? "none" : layers) + "); its dense MLPs: " + (mlps.isEmpty() ? "none" : mlps)
+        + ". Choose layers that have an MLP (--layout / --decoder-layout: every_other, last_N or a list)";
   }
 
   /** MLP prefixes ({@code encoder/layers_1/mlp}) of the layers the options make sparse. */

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.upcycle.ckpt.AtomicFolder;
-import dev.upcycle.model.testing.Fixtures;
+import dev.upcycle.ckpt.DType;
+import dev.upcycle.model.T5Config;
+import dev.upcycle.synthetic.SyntheticCheckpoint;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,9 +24,16 @@ class ConvertOutputFoldersTest {
 
   @TempDir Path tmp;
 
+  /** A small dense T5 with MLPs to upcycle, as a TF bundle in {@code folder}. */
+  private static Path denseT5(Path folder) throws Exception {
+    SyntheticCheckpoint.writeT5(folder.resolve("model.ckpt-3"), new T5Config(16, 32, 2, 8, 2, 2, 64, 8, 32, 0),
+        DType.FLOAT32, SyntheticCheckpoint.Slots.NONE, 3, 1);
+    return folder;
+  }
+
   @Test
   void t5xOutputFoldersHaveTheUmasksModeAndNoStageIsLeft() throws Exception {
-    Path from = Fixtures.fixture("t5x_tiny_t5/checkpoint_1");
+    Path from = denseT5(tmp.resolve("dense"));
     Path to = tmp.resolve("moe");
     UpcycleOptions t5x = UpcycleOptions.defaults(2).withOutputFormat(UpcycleOptions.OutputFormat.T5X);
     ConvertResult r = ConvertJob.run(from, to, t5x, Optional.empty(), false, false, ProgressListener.NONE);
@@ -50,18 +59,7 @@ class ConvertOutputFoldersTest {
   @Test
   void outputInsideTheSourceFolderIsRefused() throws Exception {
     Path src = tmp.resolve("src");
-    Path fixture = Fixtures.fixture("t5x_tiny_t5");
-    try (Stream<Path> walk = Files.walk(fixture)) {
-      for (Path p : walk.toList()) {
-        Path q = src.resolve(fixture.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(q);
-        } else {
-          Files.copy(p, q);
-        }
-      }
-    }
-    Path from = src.resolve("checkpoint_1");
+    Path from = denseT5(src.resolve("checkpoint_1"));
     UpcycleOptions options = UpcycleOptions.defaults(2);
     for (Path to : List.of(from.resolve("moe"), from.resolve("a/b"), from.resolve("x/../moe"))) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

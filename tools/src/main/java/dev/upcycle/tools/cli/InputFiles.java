@@ -1,9 +1,8 @@
 package dev.upcycle.tools.cli;
 
+import dev.upcycle.ckpt.FileErrors;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -40,12 +39,6 @@ final class InputFiles {
   }
 
   private static String reason(IOException e) {
-    if (e instanceof AccessDeniedException) {
-      return "permission denied";
-    }
-    if (e instanceof FileSystemException f && f.getReason() != null) {
-      return f.getReason();
-    }
-    return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    return FileErrors.reason(e);
   }
 }

@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 
@@ -27,6 +28,7 @@ public final class TfRecordReader implements Iterator<byte[]>, Closeable {
 
   private static final int HEADER_BYTES = 12;
   private static final int MAX_RECORD_BYTES = Integer.MAX_VALUE - 16;
+  private static final int FIRST_BUFFER = 1 << 20;
 
   private final Path file;
   private final InputStream in;
@@ -106,11 +108,7 @@ public final class TfRecordReader implements Iterator<byte[]>, Closeable {
     if (length < 0 || length > MAX_RECORD_BYTES) {
       throw error("record length " + Long.toUnsignedString(length) + " is too large");
     }
-    byte[] data = new byte[(int) length];
-    int dataGot = readFully(data, 0, data.length);
-    if (dataGot < data.length) {
-      throw error("truncated record: " + dataGot + " of " + length + " data bytes");
-    }
+    byte[] data = readData((int) length);
     int footerGot = readFully(footer, 0, 4);
     if (footerGot < 4) {
       throw error("truncated record: data CRC missing (" + footerGot + " of 4 bytes)");
@@ -125,6 +123,26 @@ public final class TfRecordReader implements Iterator<byte[]>, Closeable {
     offset += HEADER_BYTES + length + 4;
     recordIndex++;
     return data;
+  }
+
+  /**
+   * The {@code length} data bytes of a record. The buffer grows with the bytes that arrive (from 1
+   * MiB, doubling) rather than being allocated at the declared length: a corrupt length under a
+   * matching CRC (or a hostile file) claiming 2 GiB costs what the file holds, not 2 GiB.
+   */
+  private byte[] readData(int length) throws IOException {
+    byte[] data = new byte[Math.min(length, FIRST_BUFFER)];
+    int got = 0;
+    while (true) {
+      got += readFully(data, got, data.length - got);
+      if (got < data.length) {
+        throw error("truncated record: " + got + " of " + length + " data bytes");
+      }
+      if (got == length) {
+        return data;
+      }
+      data = Arrays.copyOf(data, (int) Math.min(length, 2L * data.length));
+    }
   }
 
   /**

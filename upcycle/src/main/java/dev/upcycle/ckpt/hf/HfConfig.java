@@ -6,12 +6,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.upcycle.ckpt.CheckpointFormatException;
+import dev.upcycle.ckpt.TextFiles;
 import dev.upcycle.model.ArchitectureConfig;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.VitConfig;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -51,7 +51,7 @@ public record HfConfig(Path file, String naming, ArchitectureConfig arch, List<S
       throw new CheckpointFormatException(file, null, "no such file; a Hugging Face model folder holds "
           + FILE_NAME + " beside its weights");
     }
-    return parse(file, Files.readString(file, StandardCharsets.UTF_8));
+    return parse(file, TextFiles.readUtf8(file, null));
   }
 
   /** Parses the text of a config.json; {@code file} names it in messages. */

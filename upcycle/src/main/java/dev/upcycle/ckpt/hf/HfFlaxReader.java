@@ -37,7 +37,7 @@ public final class HfFlaxReader implements CheckpointReader {
   public static HfFlaxReader open(Path file) throws IOException {
     checkNotNull(file, "file");
     T5xCheckpointReader tree = T5xCheckpointReader.openFlaxTree(file);
-    List<String> odd = new ArrayList<>(tree.skipped());
+    List<String> odd = new ArrayList<>();
     tree.placeholders().forEach((name, value) -> odd.add(name + ": string leaf '" + value + "'"));
     if (!odd.isEmpty()) {
       throw new CheckpointFormatException(file, null, "leaves that are not arrays (a Hugging Face Flax"

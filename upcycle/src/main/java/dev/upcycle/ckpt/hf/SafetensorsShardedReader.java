@@ -10,6 +10,7 @@ import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.CheckpointReader;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.ckpt.TextFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -62,7 +63,7 @@ public final class SafetensorsShardedReader implements CheckpointReader {
     }
     JsonNode root;
     try {
-      root = JSON.readTree(indexFile.toFile());
+      root = JSON.readTree(TextFiles.readUtf8(indexFile, null)); // not a parser's encoding guess (fuzz case 1657)
     } catch (JsonProcessingException e) {
       throw new CheckpointFormatException(indexFile, null, "not valid JSON: " + e.getOriginalMessage(), e);
     }
@@ -83,9 +84,10 @@ public final class SafetensorsShardedReader implements CheckpointReader {
             + ", expected a shard file name");
       }
       String shard = e.getValue().textValue();
-      if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.contains("..")) {
-        throw new CheckpointFormatException(indexFile, tensor, "weight_map names shard '" + shard
-            + "'; a shard must be a plain file name beside the index (no '/', '\\' or '..')");
+      if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.contains("..")
+          || shard.indexOf('\0') >= 0) {
+        throw new CheckpointFormatException(indexFile, tensor, "weight_map names shard '" + shard.replace("\0", "\\0")
+            + "'; a shard must be a plain file name beside the index (no '/', '\\', '..' or NUL)");
       }
       weightMap.put(tensor, shard);
       tensorsOfShard.computeIfAbsent(shard, k -> new ArrayList<>()).add(tensor);

@@ -72,6 +72,34 @@ final class ChunkGrid {
     return sb.toString();
   }
 
+  /**
+   * The grid index of the chunk whose zarr key is {@code key} ({@link #key}'s inverse), or null
+   * when {@code key} is not the key of a chunk of this grid (another file, an index out of range,
+   * a spelling {@link #key} does not produce such as {@code 01}).
+   */
+  long[] parseKey(String key, String separator) {
+    if (grid.length == 0) {
+      return key.equals("0") ? new long[0] : null;
+    }
+    String[] parts = key.split(java.util.regex.Pattern.quote(separator), -1);
+    if (parts.length != grid.length) {
+      return null;
+    }
+    long[] idx = new long[parts.length];
+    for (int d = 0; d < parts.length; d++) {
+      String p = parts[d];
+      if (p.isEmpty() || p.length() > 18 || !p.chars().allMatch(ch -> ch >= '0' && ch <= '9')
+          || p.length() > 1 && p.charAt(0) == '0') {
+        return null;
+      }
+      idx[d] = Long.parseLong(p);
+      if (idx[d] >= grid[d]) {
+        return null;
+      }
+    }
+    return idx;
+  }
+
   /** Copies the valid part of chunk {@code idx} from {@code chunk} into the whole {@code array}. */
   void chunkToArray(long[] idx, byte[] chunk, byte[] array) {
     copy(idx, chunk, array, null);

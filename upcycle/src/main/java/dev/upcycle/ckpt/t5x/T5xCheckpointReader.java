@@ -37,8 +37,12 @@ import java.util.TreeMap;
  *   <li>tensorstore zarr specs (chunk files gzip / zlib / raw; {@code .zarray} fills gaps);
  *   <li>Orbax {@code PLACEHOLDER://...} strings: listed by {@link #placeholders()}, not in
  *       {@link #tensors()}; reading one is a {@link CheckpointFormatException};
- *   <li>nil and empty maps are skipped; other leaves are listed by {@link #skipped()}.
+ *   <li>nil and empty maps hold no data and are skipped; any other leaf (a string, a binary
+ *       value, a list, a msgpack extension other than flax's) is refused when opening: the {@link
+ *       CheckpointFormatException} names every such leaf, so no tensor is silently left out.
  * </ul>
+ * Every file the reader opens (the msgpack file, {@code .zarray} and chunk files) must lie inside
+ * the checkpoint folder once symbolic links are resolved ({@link CheckpointFolder}).
  * Optimizer state may be in T5X's Adafactor layout (all four slots per parameter, the unused ones
  * [1] zeros) or hold only the real slots: the unused ones are listed by {@link
  * #unusedAdafactorSlots()}, not in {@link #tensors()}.
@@ -70,18 +74,20 @@ public final class T5xCheckpointReader implements CheckpointReader {
   private final long version;
   private final Map<String, Leaf> leaves;
   private final Map<String, String> placeholders;
-  private final List<String> skipped;
   private final Set<String> unusedSlots;
   private final List<TensorInfo> infos;
 
-  private T5xCheckpointReader(Path dir, Path msgpackFile, long version, Map<String, Leaf> leaves,
-      Map<String, String> placeholders, List<String> skipped, boolean t5xLayout) {
+  /** The msgpack file as resolved through links, which {@link #readInline} reads. */
+  private final Path msgpackReal;
+
+  private T5xCheckpointReader(Path dir, Path msgpackFile, Path msgpackReal, long version, Map<String, Leaf> leaves,
+      Map<String, String> placeholders, boolean t5xLayout) {
     this.dir = dir;
     this.msgpackFile = msgpackFile;
+    this.msgpackReal = msgpackReal;
     this.version = version;
     this.leaves = leaves;
     this.placeholders = Collections.unmodifiableMap(placeholders);
-    this.skipped = List.copyOf(skipped);
     List<TensorInfo> all = new ArrayList<>();
     for (Leaf l : leaves.values()) {
       all.add(l.info());
@@ -98,12 +104,14 @@ public final class T5xCheckpointReader implements CheckpointReader {
     checkNotNull(checkpoint, "checkpoint");
     Path dir = Files.isDirectory(checkpoint) ? checkpoint : checkpoint.toAbsolutePath().getParent();
     Path file = Files.isDirectory(checkpoint) ? checkpoint.resolve(MSGPACK_FILE) : checkpoint;
-    if (!Files.isRegularFile(file)) {
+    if (!CheckpointFolder.present(file)) {
       throw new NoSuchFileException(file.toString(), null,
           "no T5X msgpack file '" + MSGPACK_FILE + "' in this folder");
     }
-    Map<String, Object> root = MsgpackTree.parse(file);
-    Builder b = new Builder(dir, file);
+    CheckpointFolder folder = CheckpointFolder.of(dir);
+    Path real = folder.resolve(file, null);
+    Map<String, Object> root = MsgpackTree.parse(real, file);
+    Builder b = new Builder(folder, file);
     long version = -1;
     for (Map.Entry<String, Object> e : root.entrySet()) {
       String key = e.getKey();
@@ -115,14 +123,18 @@ public final class T5xCheckpointReader implements CheckpointReader {
         b.walk(key, e.getValue());
       }
     }
-    return new T5xCheckpointReader(dir, file, version, b.leaves, b.placeholders, b.skipped, true);
+    b.refuseUnreadable();
+    return new T5xCheckpointReader(dir, file, real, version, b.leaves, b.placeholders, true);
   }
 
   /**
    * Opens a plain flax msgpack tree ({@code flax.serialization.to_bytes} of a parameter dict, e.g.
    * Hugging Face's {@code flax_model.msgpack}): the leaves are decoded as in {@link #open}, named by
    * their full path joined with {@code /}; no T5X level ({@code version}, {@code optimizer}) or
-   * Adafactor layout is interpreted. {@link #source()} is the file's folder.
+   * Adafactor layout is interpreted. {@link #source()} is the file's folder. The file may be a
+   * link (a Hugging Face cache's {@code snapshots/<rev>/flax_model.msgpack} links into {@code
+   * blobs/}): it holds all its data inline, so only tensorstore leaves, which name files of their
+   * own, are confined to its folder.
    */
   public static T5xCheckpointReader openFlaxTree(Path msgpackFile) throws IOException {
     checkNotNull(msgpackFile, "msgpackFile");
@@ -130,11 +142,12 @@ public final class T5xCheckpointReader implements CheckpointReader {
       throw new NoSuchFileException(msgpackFile.toString(), null, "no flax msgpack file here");
     }
     Path dir = msgpackFile.toAbsolutePath().getParent();
-    Builder b = new Builder(dir, msgpackFile);
-    for (Map.Entry<String, Object> e : MsgpackTree.parse(msgpackFile).entrySet()) {
+    Builder b = new Builder(CheckpointFolder.of(dir), msgpackFile);
+    for (Map.Entry<String, Object> e : MsgpackTree.parse(msgpackFile, msgpackFile).entrySet()) {
       b.walk(e.getKey(), e.getValue());
     }
-    return new T5xCheckpointReader(dir, msgpackFile, -1, b.leaves, b.placeholders, b.skipped, false);
+    b.refuseUnreadable();
+    return new T5xCheckpointReader(dir, msgpackFile, msgpackFile, -1, b.leaves, b.placeholders, false);
   }
 
   /** The checkpoint folder. */
@@ -176,11 +189,6 @@ public final class T5xCheckpointReader implements CheckpointReader {
     return unusedSlots;
   }
 
-  /** Leaves that are neither tensors nor placeholders, as {@code "name: why"} lines. */
-  public List<String> skipped() {
-    return skipped;
-  }
-
   @Override
   public RawTensor read(String name) throws IOException {
     checkNotNull(name, "name");
@@ -212,7 +220,7 @@ public final class T5xCheckpointReader implements CheckpointReader {
     }
     byte[] out = new byte[(int) total];
     ByteBuffer buf = ByteBuffer.wrap(out);
-    try (FileChannel ch = FileChannel.open(msgpackFile, StandardOpenOption.READ)) {
+    try (FileChannel ch = FileChannel.open(msgpackReal, StandardOpenOption.READ)) {
       for (long[] seg : in.segments()) {
         buf.limit(Math.toIntExact(buf.position() + seg[1]));
         long pos = seg[0];
@@ -236,15 +244,30 @@ public final class T5xCheckpointReader implements CheckpointReader {
 
   /** Flattens the msgpack tree into leaves. */
   private static final class Builder {
-    private final Path dir;
+    /** How many unreadable leaves the error lists by name. */
+    private static final int LISTED = 10;
+
+    private final CheckpointFolder folder;
     private final Path file;
     private final Map<String, Leaf> leaves = new TreeMap<>();
     private final Map<String, String> placeholders = new TreeMap<>();
-    private final List<String> skipped = new ArrayList<>();
+    private final List<String> unreadable = new ArrayList<>();
 
-    Builder(Path dir, Path file) {
-      this.dir = dir;
+    Builder(CheckpointFolder folder, Path file) {
+      this.folder = folder;
       this.file = file;
+    }
+
+    /** Every leaf is a tensor, a placeholder or nothing (nil, an empty map): else the file is refused. */
+    void refuseUnreadable() throws CheckpointFormatException {
+      if (unreadable.isEmpty()) {
+        return;
+      }
+      List<String> shown = unreadable.subList(0, Math.min(LISTED, unreadable.size()));
+      throw new CheckpointFormatException(file, null, unreadable.size() + " leaf/leaves of the msgpack tree"
+          + " are not tensors this reader can read (a checkpoint's leaves are flax arrays, numbers, tensorstore"
+          + " specs or Orbax placeholders); refusing rather than leaving them out: " + String.join("; ", shown)
+          + (unreadable.size() > LISTED ? "; and " + (unreadable.size() - LISTED) + " more" : ""));
     }
 
     @SuppressWarnings("unchecked")
@@ -258,7 +281,7 @@ public final class T5xCheckpointReader implements CheckpointReader {
           return;
         }
         if (TensorstoreSpec.isSpec(map)) {
-          ZarrArray a = TensorstoreSpec.resolve(dir, file, name, map);
+          ZarrArray a = TensorstoreSpec.resolve(folder, file, name, map);
           put(name, new Zarr(a.info(), a));
         } else if (Boolean.TRUE.equals(map.get("__msgpack_chunked_array__"))) {
           put(name, chunked(name, map));
@@ -273,7 +296,7 @@ public final class T5xCheckpointReader implements CheckpointReader {
         if (s.startsWith(PLACEHOLDER_PREFIX)) {
           placeholders.put(name, s);
         } else {
-          skipped.add(name + ": string leaf '" + s + "'");
+          unreadable.add(name + ": string leaf '" + MsgpackTree.abbreviate(s) + "'");
         }
       } else if (v instanceof Long l) {
         put(name, scalar(name, DType.INT64, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(l)));
@@ -288,9 +311,9 @@ public final class T5xCheckpointReader implements CheckpointReader {
       } else if (v instanceof Boolean bool) {
         put(name, scalar(name, DType.BOOL, ByteBuffer.allocate(1).put((byte) (bool ? 1 : 0))));
       } else if (v instanceof MsgpackTree.Unsupported u) {
-        skipped.add(name + ": " + u.what());
+        unreadable.add(name + ": " + u.what());
       } else {
-        skipped.add(name + ": " + MsgpackTree.describe(v));
+        unreadable.add(name + ": " + MsgpackTree.describe(v));
       }
     }
 

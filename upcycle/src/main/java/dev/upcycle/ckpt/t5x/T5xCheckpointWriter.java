@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointWriter;
 import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.OutputWriteException;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import java.io.BufferedOutputStream;
@@ -49,7 +50,9 @@ import org.msgpack.core.MessagePacker;
  *
  * <p>It writes into the folder it is given, which must exist; publishing is the caller's, who
  * stages it (or the model folder above it) with {@link AtomicFolder}: the folder's commit fsyncs
- * and renames, its close removes what a failed or abandoned writer left.
+ * and renames, its close removes what a failed or abandoned writer left. A file that cannot be
+ * written (a full disk) is an {@link OutputWriteException} naming the tensor and the file; the
+ * writer is then unusable.
  */
 public final class T5xCheckpointWriter implements CheckpointWriter {
 
@@ -60,6 +63,15 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+  /** Opens a new file for writing; tests pass one that runs out of space. */
+  @FunctionalInterface
+  interface FileSink {
+    OutputStream open(Path file) throws IOException;
+  }
+
+  private static final FileSink DEFAULT_SINK =
+      file -> Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+
   /** A tensor stored as a zarr array; only its metadata is kept. */
   private record ZarrEntry(TensorInfo info, String kvPath, long[] chunks) {}
 
@@ -68,6 +80,9 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
 
   private final Path folder;
   private final long maxChunkBytes;
+  private final FileSink sink;
+  /** The file being written, named when writing it fails. */
+  private Path writing;
   private final Map<String, Object> params = new TreeMap<>();
   private final Map<String, Object> state = new TreeMap<>();
   private final Set<String> kvPaths = new HashSet<>();
@@ -77,9 +92,10 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
   private boolean closed;
   private boolean failed;
 
-  private T5xCheckpointWriter(Path folder, long maxChunkBytes) {
+  private T5xCheckpointWriter(Path folder, long maxChunkBytes, FileSink sink) {
     this.folder = folder;
     this.maxChunkBytes = maxChunkBytes;
+    this.sink = sink;
     state.put("param_states", new TreeMap<String, Object>());
   }
 
@@ -101,7 +117,13 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
 
   /** As {@link #create(Path)} with another chunk size limit (tests use tiny ones). */
   static T5xCheckpointWriter create(Path checkpointDir, long maxChunkBytes) throws IOException {
+    return create(checkpointDir, maxChunkBytes, DEFAULT_SINK);
+  }
+
+  /** As {@link #create(Path, long)} writing files through {@code sink} (tests: a disk that fills up). */
+  static T5xCheckpointWriter create(Path checkpointDir, long maxChunkBytes, FileSink sink) throws IOException {
     checkNotNull(checkpointDir, "checkpointDir");
+    checkNotNull(sink, "sink");
     checkArgument(maxChunkBytes >= 8, "maxChunkBytes %s < 8", maxChunkBytes);
     Path folder = checkpointDir.toAbsolutePath().normalize();
     checkArgument(Files.isDirectory(folder),
@@ -111,7 +133,7 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
       throw new FileAlreadyExistsException(index.toString(), null,
           "the folder given for a new T5X checkpoint already holds one");
     }
-    return new T5xCheckpointWriter(folder, maxChunkBytes);
+    return new T5xCheckpointWriter(folder, maxChunkBytes, sink);
   }
 
   /** The folder written into. */
@@ -152,7 +174,10 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
     if (leaf instanceof ZarrEntry z) {
       try {
         writeZarr(z, tensor.data());
-      } catch (IOException | RuntimeException e) {
+      } catch (IOException e) {
+        failed = true;
+        throw new OutputWriteException(describe(), "tensor '" + name + "'", writing, e);
+      } catch (RuntimeException e) {
         failed = true;
         throw e;
       }
@@ -177,6 +202,7 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
   private void writeZarr(ZarrEntry z, ByteBuffer data) throws IOException {
     TensorInfo info = z.info();
     Path dir = folder.resolve(z.kvPath());
+    writing = dir;
     Files.createDirectory(dir);
     Map<String, Object> zarray = new LinkedHashMap<>();
     zarray.put("chunks", z.chunks());
@@ -188,7 +214,10 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
     zarray.put("order", "C");
     zarray.put("shape", info.shape());
     zarray.put("zarr_format", 2);
-    JSON.writeValue(dir.resolve(".zarray").toFile(), zarray);
+    writing = dir.resolve(".zarray");
+    try (OutputStream out = sink.open(writing)) {
+      JSON.writeValue(out, zarray);
+    }
     if (info.numElements() == 0) {
       return;
     }
@@ -198,7 +227,8 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
       long[] idx = grid.chunkIndex(k);
       java.util.Arrays.fill(chunk, (byte) 0);
       grid.arrayToChunk(idx, data, chunk);
-      try (OutputStream out = new Gzip1(Files.newOutputStream(dir.resolve(ChunkGrid.key(idx, "."))))) {
+      writing = dir.resolve(ChunkGrid.key(idx, "."));
+      try (OutputStream out = new Gzip1(sink.open(writing))) {
         out.write(chunk);
       }
     }
@@ -219,8 +249,7 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
     checkState(!failed, "writer for %s cannot commit: writing a tensor failed earlier", folder);
     writeUnusedAdafactorSlots();
     Path index = folder.resolve(T5xCheckpointReader.MSGPACK_FILE);
-    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(index, StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.WRITE), 1 << 16);
+    try (OutputStream out = new BufferedOutputStream(sink.open(index), 1 << 16);
         MessagePacker p = MessagePack.newDefaultPacker(out)) {
       Map<String, Object> optimizer = new TreeMap<>();
       optimizer.put("state", state);
@@ -229,8 +258,15 @@ public final class T5xCheckpointWriter implements CheckpointWriter {
       root.put("version", VERSION);
       root.put("optimizer", optimizer);
       pack(p, root);
+    } catch (IOException e) {
+      failed = true;
+      throw new OutputWriteException(describe(), "the msgpack file", index, e);
     }
     committed = true;
+  }
+
+  private String describe() {
+    return "T5X checkpoint " + folder;
   }
 
   /** T5X's Adafactor restores every parameter's state with all four slots: the unused ones are [1] zeros. */

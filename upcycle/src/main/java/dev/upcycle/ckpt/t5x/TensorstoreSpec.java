@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.FileErrors;
 import dev.upcycle.ckpt.TensorInfo;
+import dev.upcycle.ckpt.TextFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -17,12 +19,19 @@ import java.util.Map;
 /**
  * Turns a tensorstore spec found in a T5X msgpack file ({@code {driver: zarr, dtype, kvstore:
  * {driver: file|gfile, path}, metadata: {shape, chunks, compressor, dtype?}}}) into a {@link
- * ZarrArray}. The spec's {@code metadata} wins; a {@code .zarray} file in the array folder fills
- * what it leaves out. The array folder must lie inside the checkpoint folder.
+ * ZarrArray}. A {@code .zarray} file in the array folder fills what the spec's {@code metadata}
+ * leaves out; where both give a field that fixes how the bytes are read ({@link #AGREEING}), they
+ * must agree, as TensorStore refuses to open an array whose metadata contradicts its spec. The
+ * array folder and its {@code .zarray} must lie inside the checkpoint folder ({@link
+ * CheckpointFolder}).
  */
 final class TensorstoreSpec {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The metadata fields the spec and {@code .zarray} must agree on when both give them. */
+  static final List<String> AGREEING =
+      List.of("shape", "chunks", "dtype", "compressor", "fill_value", "order", "dimension_separator");
 
   private TensorstoreSpec() {}
 
@@ -31,16 +40,18 @@ final class TensorstoreSpec {
     return map.get("driver") instanceof String;
   }
 
-  static ZarrArray resolve(Path checkpointDir, Path msgpackFile, String name, Map<String, Object> spec)
+  static ZarrArray resolve(CheckpointFolder folder, Path msgpackFile, String name, Map<String, Object> spec)
       throws IOException {
     String driver = (String) spec.get("driver");
     if (!driver.equals("zarr")) {
       throw new CheckpointFormatException(msgpackFile, name,
           "tensorstore driver '" + driver + "' is not supported (only zarr)");
     }
-    Path dir = arrayDir(checkpointDir, msgpackFile, name, spec);
+    Path dir = arrayDir(folder, msgpackFile, name, spec);
     Map<String, Object> meta = map(spec.get("metadata"), msgpackFile, name, "metadata");
-    Map<String, Object> zarray = readZarray(dir.resolve(".zarray"), name);
+    Path zarrayFile = dir.resolve(".zarray");
+    Map<String, Object> zarray = readZarray(folder, zarrayFile, name);
+    checkAgreement(msgpackFile, zarrayFile, name, spec, meta, zarray);
 
     Object shapeValue = pick(meta, zarray, "shape");
     if (shapeValue == null) {
@@ -89,14 +100,79 @@ final class TensorstoreSpec {
     TensorInfo info;
     try {
       info = new TensorInfo(name, dtype.dtype(), shape);
-      info.byteSize();
-    } catch (IllegalArgumentException | ArithmeticException e) {
+    } catch (IllegalArgumentException e) {
       throw new CheckpointFormatException(msgpackFile, name, "bad shape: " + e.getMessage(), e);
     }
-    return new ZarrArray(info, dir, chunks, dtype.bigEndian(), compressor, fill, separator);
+    try {
+      ChunkGrid grid = new ChunkGrid(shape, chunks, dtype.dtype().byteSize());
+      grid.chunkBytes();
+      grid.numChunks();
+    } catch (ArithmeticException e) {
+      throw new CheckpointFormatException(msgpackFile, name, "chunks " + Arrays.toString(chunks) + " of shape "
+          + Arrays.toString(shape) + ": the chunk size or count overflows a 64-bit count (corrupt metadata?)", e);
+    }
+    return new ZarrArray(info, folder, dir, chunks, dtype.bigEndian(), compressor, fill, separator);
   }
 
-  private static Path arrayDir(Path checkpointDir, Path msgpackFile, String name, Map<String, Object> spec)
+  /**
+   * Refuses a {@code .zarray} that contradicts the spec (its {@code metadata}, or its top-level
+   * {@code dtype}) in a field of {@link #AGREEING}, naming both files and both values.
+   */
+  private static void checkAgreement(Path msgpackFile, Path zarrayFile, String name, Map<String, Object> spec,
+      Map<String, Object> meta, Map<String, Object> zarray) throws CheckpointFormatException {
+    for (String key : AGREEING) {
+      Object fromSpec = meta.get(key);
+      String where = "the spec's metadata";
+      if (fromSpec == null && key.equals("dtype") && spec.get("dtype") != null) {
+        fromSpec = spec.get("dtype");
+        where = "the spec";
+      }
+      Object fromZarray = zarray.get(key);
+      if (fromSpec == null || fromZarray == null || same(key, fromSpec, fromZarray)) {
+        continue;
+      }
+      throw new CheckpointFormatException(msgpackFile, name, where + " in this file gives " + key + " "
+          + show(fromSpec) + " but " + zarrayFile + " gives " + key + " " + show(fromZarray)
+          + ": they disagree (TensorStore refuses to open such an array)");
+    }
+  }
+
+  /** Equal as zarr reads them: dtypes by their meaning ({@code float32} = {@code <f4}), numbers by value. */
+  private static boolean same(String key, Object a, Object b) {
+    switch (key) {
+      case "dtype": {
+        ZarrDTypes.Parsed pa = ZarrDTypes.parse(String.valueOf(a));
+        ZarrDTypes.Parsed pb = ZarrDTypes.parse(String.valueOf(b));
+        return pa != null && pa.equals(pb);
+      }
+      case "compressor":
+        return a instanceof Map<?, ?> ma && b instanceof Map<?, ?> mb
+            ? java.util.Objects.equals(ma.get("id"), mb.get("id")) : normal(a).equals(normal(b));
+      default:
+        return normal(a).equals(normal(b));
+    }
+  }
+
+  /** Msgpack longs and JSON ints, floats and doubles compare by value; lists element by element. */
+  private static Object normal(Object v) {
+    if (v instanceof List<?> l) {
+      return l.stream().map(TensorstoreSpec::normal).toList();
+    }
+    if (v instanceof Float || v instanceof Double) {
+      double d = ((Number) v).doubleValue();
+      return d == Math.rint(d) && !Double.isInfinite(d) ? (Object) (long) d : (Object) d;
+    }
+    if (v instanceof Number n) {
+      return n.longValue();
+    }
+    return v == null ? "null" : v;
+  }
+
+  private static String show(Object v) {
+    return v instanceof String s ? "'" + s + "'" : MsgpackTree.abbreviate(String.valueOf(v));
+  }
+
+  private static Path arrayDir(CheckpointFolder folder, Path msgpackFile, String name, Map<String, Object> spec)
       throws IOException {
     Object kv = spec.get("kvstore");
     Object pathValue;
@@ -120,7 +196,7 @@ final class TensorstoreSpec {
       throw new CheckpointFormatException(msgpackFile, name,
           "kvstore path '" + path + "' is not a local file path");
     }
-    Path base = checkpointDir.toAbsolutePath().normalize();
+    Path base = folder.dir();
     Path resolved;
     try {
       Path raw = Paths.get(p);
@@ -132,9 +208,8 @@ final class TensorstoreSpec {
       throw new CheckpointFormatException(msgpackFile, name, "kvstore path '" + path
           + "' resolves to " + resolved + ", outside the checkpoint folder " + base);
     }
-    if (Files.exists(resolved) && !resolved.toRealPath().startsWith(base.toRealPath())) {
-      throw new CheckpointFormatException(msgpackFile, name, "kvstore path '" + path
-          + "' links to " + resolved.toRealPath() + ", outside the checkpoint folder " + base);
+    if (CheckpointFolder.present(resolved)) {
+      folder.resolveDir(resolved, name); // a link out of the folder is refused, naming it
     }
     return resolved;
   }
@@ -193,12 +268,15 @@ final class TensorstoreSpec {
   }
 
   @SuppressWarnings("unchecked")
-  private static Map<String, Object> readZarray(Path file, String name) throws IOException {
-    if (!Files.isRegularFile(file)) {
+  private static Map<String, Object> readZarray(CheckpointFolder folder, Path file, String name) throws IOException {
+    if (!CheckpointFolder.present(file)) {
       return Map.of();
     }
+    Path real = folder.resolve(file, name);
     try {
-      Object v = JSON.readValue(file.toFile(), Object.class);
+      // strict UTF-8 first: Jackson guesses UTF-32 from bytes 00 00 00 xx and then fails with a bare
+      // CharConversionException (T5xFuzzTest, seed 14, .zarray case 1152)
+      Object v = JSON.readValue(TextFiles.readUtf8(real, file, name), Object.class);
       if (!(v instanceof Map)) {
         throw new CheckpointFormatException(file, name, ".zarray is not a JSON object");
       }

@@ -2,20 +2,28 @@ package dev.upcycle.ckpt.t5x;
 
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.FileErrors;
 import dev.upcycle.ckpt.TensorInfo;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.io.UncheckedIOException;
+import java.nio.file.LinkOption;
 import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.InflaterInputStream;
 
 /**
  * One zarr v2 array on local disk, resolved from a tensorstore spec (+ optional {@code .zarray}):
  * where its chunks are, their shape, dtype and compression. {@link #read} assembles the whole
- * array in C order, one chunk at a time (memory: the array plus one chunk).
+ * array in C order, one chunk at a time (memory: the array plus one chunk). Every chunk file is
+ * opened through {@link CheckpointFolder#resolve}: a chunk that links out of the checkpoint folder
+ * is refused, not read; a chunk that is absent (no file, no link) holds the fill value.
  */
 final class ZarrArray {
 
@@ -23,6 +31,7 @@ final class ZarrArray {
   enum Compressor { NONE, GZIP, ZLIB }
 
   private final TensorInfo info;
+  private final CheckpointFolder folder;
   private final Path dir;
   private final long[] chunks;
   private final boolean bigEndian;
@@ -30,9 +39,10 @@ final class ZarrArray {
   private final byte[] fill;
   private final String separator;
 
-  ZarrArray(TensorInfo info, Path dir, long[] chunks, boolean bigEndian, Compressor compressor,
-      byte[] fill, String separator) {
+  ZarrArray(TensorInfo info, CheckpointFolder folder, Path dir, long[] chunks, boolean bigEndian,
+      Compressor compressor, byte[] fill, String separator) {
     this.info = info;
+    this.folder = folder;
     this.dir = dir;
     this.chunks = chunks.clone();
     this.bigEndian = bigEndian;
@@ -77,30 +87,67 @@ final class ZarrArray {
       throw new CheckpointFormatException(dir, name,
           "chunk of " + chunkBytes + " bytes is larger than one Java array (2 GiB)");
     }
-    if (!Files.isDirectory(dir)) {
+    if (!CheckpointFolder.present(dir)) {
       // A missing chunk file means fill_value, but a missing folder means an incomplete copy.
       throw new CheckpointFormatException(dir, name, "the chunk folder of this tensor does not exist"
           + " (incomplete checkpoint copy?); only single missing chunk files mean fill_value");
     }
+    Path realDir = folder.resolveDir(dir, name);
     byte[] chunk = new byte[(int) chunkBytes];
-    for (long k = 0; k < grid.numChunks(); k++) {
-      long[] idx = grid.chunkIndex(k);
-      Path file = dir.resolve(ChunkGrid.key(idx, separator));
-      if (!Files.isRegularFile(file)) {
-        continue;
-      }
-      readChunk(file, chunk);
+    // The chunk files present, not every key of the grid: a grid of a billion tiny chunks is
+    // not a billion file lookups.
+    for (Map.Entry<String, long[]> e : presentChunks(realDir, grid).entrySet()) {
+      Path file = dir.resolve(e.getKey());
+      readChunk(file, folder.resolve(file, name), chunk);
       if (bigEndian) {
         swap(chunk, itemSize);
       }
-      grid.chunkToArray(idx, chunk, out);
+      grid.chunkToArray(e.getValue(), chunk, out);
     }
     return out;
   }
 
-  private void readChunk(Path file, byte[] chunk) throws IOException {
+  /**
+   * The chunk files under {@code realDir} (links included, not followed) by key, in key order, with
+   * their grid index; other files ({@code .zarray}, {@code .zattrs}) and keys outside the grid are
+   * not chunks of this array and are passed over, as zarr does.
+   */
+  private Map<String, long[]> presentChunks(Path realDir, ChunkGrid grid) throws IOException {
+    int rank = info.rank();
+    int depth = separator.equals("/") ? Math.max(1, rank) : 1;
+    Map<String, long[]> out = new TreeMap<>();
+    try (Stream<Path> walk = Files.walk(realDir, depth)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+          continue;
+        }
+        if (Files.isSymbolicLink(p) && Files.isDirectory(p)) {
+          throw new CheckpointFormatException(p, info.name(), "is a link to a folder: the chunk files of a zarr"
+              + " array lie in real folders inside the checkpoint folder");
+        }
+        String key = realDir.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+        long[] idx = grid.parseKey(key, separator);
+        if (idx != null) {
+          out.put(key, idx);
+        }
+      }
+    } catch (IOException | UncheckedIOException e) {
+      IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
+      throw FileErrors.cannotRead(dir, info.name(), io);
+    }
+    return out;
+  }
+
+  /** Decodes the chunk file {@code file} (read at its real path {@code real}) into {@code chunk}. */
+  private void readChunk(Path file, Path real, byte[] chunk) throws IOException {
     String name = info.name();
-    try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+    InputStream stream;
+    try {
+      stream = Files.newInputStream(real);
+    } catch (IOException e) {
+      throw FileErrors.cannotRead(file, name, e);
+    }
+    try (InputStream raw = new BufferedInputStream(stream, 1 << 16);
         InputStream in = decoder(raw)) {
       int n = in.readNBytes(chunk, 0, chunk.length);
       if (n < chunk.length) {

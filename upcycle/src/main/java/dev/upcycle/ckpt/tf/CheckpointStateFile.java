@@ -1,11 +1,13 @@
 package dev.upcycle.ckpt.tf;
 
 import dev.upcycle.ckpt.CheckpointFormatException;
+import dev.upcycle.ckpt.FileErrors;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -39,14 +41,23 @@ final class CheckpointStateFile {
     byte[] head;
     try (InputStream in = Files.newInputStream(file)) {
       head = in.readNBytes(MAX_STATE_FILE_BYTES);
+    } catch (IOException e) {
+      throw FileErrors.cannotRead(file, null, e);
     }
     String text = new String(head, StandardCharsets.UTF_8);
     Matcher m = FIELD.matcher(text);
     if (!m.find()) {
-      throw new CheckpointFormatException(file, null, "no model_checkpoint_path: \"...\" line: not a TF checkpoint state file");
+      throw new CheckpointFormatException(file, null, "no model_checkpoint_path: \"...\" line: not a TF checkpoint"
+          + " state file (and not a T5X msgpack checkpoint, which is binary)");
     }
     String raw = unescape(m.group(1), file);
-    Path named = folder.resolve(raw);
+    Path named;
+    try {
+      named = folder.resolve(raw);
+    } catch (InvalidPathException e) { // a NUL byte, say (TfBundleFuzzTest state file case 22, seed 14)
+      throw new CheckpointFormatException(file, null, "model_checkpoint_path \"" + raw.replace("\0", "\\0")
+          + "\" is not a valid path: " + e.getReason());
+    }
     // Checkpoints copied off the machine that wrote them keep that machine's absolute paths:
     // fall back to the same file name beside the state file, where TF's own copies put it.
     if (!Files.exists(Path.of(named + ".index")) && Files.exists(folder.resolve(named.getFileName() + ".index"))) {

@@ -7,14 +7,20 @@ package dev.upcycle.ckpt.tf;
  */
 final class Snappy {
 
+  /** Bound on uncompressed / compressed bytes (the real one is 64 / 3). */
+  private static final long MAX_EXPANSION = 32;
+
   private Snappy() {}
 
   /** Returns the uncompressed bytes; throws {@link IllegalStateException} describing malformed input. */
   static byte[] uncompress(byte[] in) {
     Varints.Cursor c = new Varints.Cursor(in, 0, in.length);
     long declared = c.readVarint();
-    if (declared < 0 || declared > Integer.MAX_VALUE - 8) {
-      throw new IllegalStateException("snappy: uncompressed length " + declared + " out of range");
+    // No Snappy element expands more than 64 bytes from 3 (a copy with a 2-byte offset): a larger
+    // declared length is corrupt, and is refused before it is allocated.
+    if (declared < 0 || declared > Integer.MAX_VALUE - 8 || declared > MAX_EXPANSION * in.length) {
+      throw new IllegalStateException("snappy: uncompressed length " + declared + " out of range for "
+          + in.length + " compressed bytes");
     }
     byte[] out = new byte[(int) declared];
     int op = 0;

@@ -1,6 +1,7 @@
 package dev.upcycle.ckpt.tf;
 
 import dev.upcycle.ckpt.CheckpointFormatException;
+import dev.upcycle.ckpt.FileErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -38,6 +39,8 @@ final class TableReader {
       ch = FileChannel.open(file, StandardOpenOption.READ);
     } catch (NoSuchFileException e) {
       throw new CheckpointFormatException(file, null, "index file is missing");
+    } catch (IOException e) {
+      throw FileErrors.cannotRead(file, null, e);
     }
     try (ch) {
       return new TableReader(file, ch).entries();

@@ -8,6 +8,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.upcycle.ckpt.CheckpointFormatException;
 import dev.upcycle.ckpt.CheckpointReader;
 import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.FileErrors;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import java.io.IOException;
@@ -24,6 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.tensorflow.proto.BundleEntryProto;
 import org.tensorflow.proto.BundleHeaderProto;
@@ -63,7 +65,12 @@ public final class TfBundleReader implements CheckpointReader {
   private final int numShards;
   private final List<TensorInfo> tensors;
   private final Map<String, Entry> entries;
-  private final FileChannel[] shards;
+  /**
+   * Open data shards by number, opened at first use. A map, not an array of {@code numShards}: the
+   * header's count is not trusted with an allocation (a corrupt one said 2^31 - 1; TfBundleFuzzTest,
+   * seed 7, entry case 1190).
+   */
+  private final Map<Integer, FileChannel> shards = new TreeMap<>();
   private boolean closed;
 
   private TfBundleReader(Path source, Path prefix, int numShards, List<Entry> sorted) {
@@ -75,7 +82,6 @@ public final class TfBundleReader implements CheckpointReader {
     for (Entry e : sorted) {
       entries.put(e.info().name(), e);
     }
-    this.shards = new FileChannel[numShards];
   }
 
   /**
@@ -91,6 +97,12 @@ public final class TfBundleReader implements CheckpointReader {
         "not a TF tensor bundle: expected " + path + ".index, a folder with a 'checkpoint' state file,"
             + " or a SavedModel folder with " + SAVED_MODEL_VARIABLES + ".index"));
     Path indexFile = BundleFiles.index(prefix);
+    Path stateFile = path.toAbsolutePath().normalize().resolve(CheckpointStateFile.FILE_NAME);
+    if (!Files.exists(indexFile) && Files.isDirectory(path) && !prefix.endsWith(SAVED_MODEL_VARIABLES)) {
+      throw new CheckpointFormatException(stateFile, null, "names the checkpoint prefix '" + prefix.getFileName()
+          + "' (model_checkpoint_path), but its index " + indexFile + " is missing: that checkpoint was deleted or"
+          + " not copied; point at a prefix that exists, or fix the state file");
+    }
     List<TableReader.Entry> raw = TableReader.readAll(indexFile);
     if (raw.isEmpty() || raw.get(0).key().length != 0) {
       throw new CheckpointFormatException(indexFile, null, "no bundle header (the entry under the empty key)");
@@ -188,8 +200,14 @@ public final class TfBundleReader implements CheckpointReader {
       throw new CheckpointFormatException(indexFile, name, "negative offset " + proto.getOffset()
           + " or size " + proto.getSize());
     }
-    return new Entry(new TensorInfo(name, dtype, shape), proto.getShardId(), proto.getOffset(), proto.getSize(),
-        proto.getCrc32C(), proto.getSlicesCount());
+    TensorInfo info;
+    try {
+      info = new TensorInfo(name, dtype, shape);
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointFormatException(indexFile, name, "bad shape: " + e.getMessage(), e);
+    }
+    return new Entry(info, proto.getShardId(), proto.getOffset(), proto.getSize(), proto.getCrc32C(),
+        proto.getSlicesCount());
   }
 
   @Override
@@ -220,14 +238,18 @@ public final class TfBundleReader implements CheckpointReader {
   /** A data shard the index refers to that is not on disk: its number, file and how many tensors it holds. */
   public record MissingShard(int shard, Path file, int tensors) {}
 
-  /** The data shards the index refers to that are not on disk now, in shard order. */
+  /**
+   * The data shards the index refers to that are not on disk now, in shard order: those that hold a
+   * tensor (a shard of none is never opened, so whether it is there does not matter).
+   */
   public synchronized List<MissingShard> missingShards() {
+    Map<Integer, Integer> tensorsOfShard = new TreeMap<>();
+    entries.values().forEach(e -> tensorsOfShard.merge(e.shardId(), 1, Integer::sum));
     List<MissingShard> out = new ArrayList<>();
-    for (int i = 0; i < numShards; i++) {
-      Path data = BundleFiles.data(prefix, i, numShards);
-      if (shards[i] == null && !Files.isRegularFile(data)) {
-        int id = i;
-        out.add(new MissingShard(i, data, (int) entries.values().stream().filter(e -> e.shardId() == id).count()));
+    for (Map.Entry<Integer, Integer> s : tensorsOfShard.entrySet()) {
+      Path data = BundleFiles.data(prefix, s.getKey(), numShards);
+      if (!shards.containsKey(s.getKey()) && !Files.isRegularFile(data)) {
+        out.add(new MissingShard(s.getKey(), data, s.getValue()));
       }
     }
     return List.copyOf(out);
@@ -292,34 +314,35 @@ public final class TfBundleReader implements CheckpointReader {
   }
 
   private synchronized FileChannel shard(int id, Path dataFile, String tensor) throws IOException {
-    if (shards[id] == null) {
+    FileChannel ch = shards.get(id);
+    if (ch == null) {
       if (!Files.isRegularFile(dataFile)) {
         throw new CheckpointFormatException(dataFile, tensor, "cannot be read: data shard " + id + " of " + numShards
             + " is missing (the index " + BundleFiles.index(prefix).getFileName() + " refers to it)");
       }
       try {
-        shards[id] = FileChannel.open(dataFile, StandardOpenOption.READ);
+        ch = FileChannel.open(dataFile, StandardOpenOption.READ);
       } catch (IOException ex) {
-        throw new CheckpointFormatException(dataFile, tensor, "cannot open data shard: " + ex, ex);
+        throw new CheckpointFormatException(dataFile, tensor, "data shard " + id + " of " + numShards
+            + " cannot be read (" + FileErrors.reason(ex) + ")", ex);
       }
+      shards.put(id, ch);
     }
-    return shards[id];
+    return ch;
   }
 
   @Override
   public synchronized void close() throws IOException {
     closed = true;
     IOException first = null;
-    for (int i = 0; i < shards.length; i++) {
-      if (shards[i] != null) {
-        try {
-          shards[i].close();
-        } catch (IOException ex) {
-          first = first == null ? ex : first;
-        }
-        shards[i] = null;
+    for (FileChannel ch : shards.values()) {
+      try {
+        ch.close();
+      } catch (IOException ex) {
+        first = first == null ? ex : first;
       }
     }
+    shards.clear();
     if (first != null) {
       throw first;
     }

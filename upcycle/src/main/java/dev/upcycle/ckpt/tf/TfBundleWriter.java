@@ -7,6 +7,7 @@ import static com.google.common.base.Preconditions.checkState;
 import dev.upcycle.ckpt.AtomicFolder;
 import dev.upcycle.ckpt.CheckpointWriter;
 import dev.upcycle.ckpt.DType;
+import dev.upcycle.ckpt.OutputWriteException;
 import dev.upcycle.ckpt.RawTensor;
 import dev.upcycle.ckpt.TensorInfo;
 import java.io.BufferedOutputStream;
@@ -298,11 +299,10 @@ public final class TfBundleWriter implements CheckpointWriter {
     }
   }
 
-  private IOException fail(String what, Path file, IOException cause) {
+  private OutputWriteException fail(String what, Path file, IOException cause) {
     state = State.FAILED;
     release();
-    return new IOException("writing TF bundle " + prefix + ": " + what + " could not be written to " + file + ": "
-        + cause.getMessage() + " (" + cause.getClass().getSimpleName() + ")", cause);
+    return new OutputWriteException("TF bundle " + prefix, what, file, cause);
   }
 
   /** Stops the background fsync and closes the open shard, so the stage can delete the files. */

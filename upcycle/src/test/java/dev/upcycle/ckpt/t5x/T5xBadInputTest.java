@@ -19,6 +19,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -155,6 +156,197 @@ class T5xBadInputTest {
     e = assertThrows(CheckpointFormatException.class, () -> T5xCheckpointReader.open(dir));
     assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("state/step"),
         e.getMessage());
+  }
+
+  @Test
+  void everyLeafIsReadOrNamedInAnError() throws IOException {
+    // issue 14 #1: an unknown ext type (and any other leaf that is not a tensor) was silently left out
+    Path dir = checkpoint(map("w", TestMsgpack.ndarray(1, new long[] {2}, "float32", new byte[8]),
+        "odd", new TestMsgpack.Ext((byte) 7, new byte[] {1, 2, 3}),
+        "note", "hello",
+        "blob", new byte[] {9, 9},
+        "list", List.of(1L, 2L)));
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        () -> T5xCheckpointReader.open(dir));
+    String m = e.getMessage();
+    assertTrue(m.startsWith(dir.resolve("checkpoint").toString()), m);
+    assertTrue(m.contains("4 leaf/leaves"), m);
+    assertTrue(m.contains("target/odd: msgpack extension type 7 of 3 bytes"), m);
+    assertTrue(m.contains("target/note: string leaf 'hello'"), m);
+    assertTrue(m.contains("target/blob: binary value of 2 bytes"), m);
+    assertTrue(m.contains("target/list: an array [1, 2]"), m);
+    // what inspect and convert open refuses it the same way
+    CheckpointFormatException viaFormats = assertThrows(CheckpointFormatException.class,
+        () -> dev.upcycle.ckpt.CheckpointFormats.list(dir, java.util.Optional.empty()));
+    assertTrue(viaFormats.getMessage().contains("target/odd"), viaFormats.getMessage());
+  }
+
+  @Test
+  void nilsAndEmptyMapsAreNotLeaves() throws IOException {
+    Path dir = checkpoint(map("w", TestMsgpack.ndarray(1, new long[] {2}, "float32", new byte[8]),
+        "none", null, "empty", map()));
+    try (T5xCheckpointReader r = T5xCheckpointReader.open(dir)) {
+      assertEquals(List.of("target/w"), r.tensors().stream().map(TensorInfo::name).toList());
+    }
+  }
+
+  @Test
+  void chunkLinkingOutOfTheFolderIsRefused() throws IOException {
+    // issue 14 #2: a chunk file that is a symlink to a file outside the checkpoint was read
+    Path dir = checkpoint(map("w", zarrSpec("float32", "target.w", meta(4))));
+    Path secret = tmp.resolve("secret");
+    TestMsgpack.gzip(secret, new byte[16]);
+    Path chunk = dir.resolve("target.w/0");
+    Files.createDirectories(chunk.getParent());
+    Files.createSymbolicLink(chunk, secret);
+    try (T5xCheckpointReader r = T5xCheckpointReader.open(dir)) {
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> r.read("target/w"));
+      assertNames(e, chunk, "target/w");
+      assertTrue(e.getMessage().contains("links to " + secret.toRealPath()) && e.getMessage().contains("outside"),
+          e.getMessage());
+    }
+    // a relative link that climbs out, and a dangling link, are refused too (not read as fill_value)
+    Files.delete(chunk);
+    Files.createSymbolicLink(chunk, Path.of("../../secret"));
+    try (T5xCheckpointReader r = T5xCheckpointReader.open(dir)) {
+      assertNames(assertThrows(CheckpointFormatException.class, () -> r.read("target/w")), chunk, "target/w");
+    }
+    Files.delete(chunk);
+    Files.createSymbolicLink(chunk, dir.resolve("target.w/gone"));
+    try (T5xCheckpointReader r = T5xCheckpointReader.open(dir)) {
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> r.read("target/w"));
+      assertNames(e, chunk, "target/w");
+      assertTrue(e.getMessage().contains("cannot be read (not found)"), e.getMessage());
+    }
+    // a link to a file inside the checkpoint is fine
+    Files.delete(chunk);
+    ByteBuffer four = ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(0, 1.5f);
+    TestMsgpack.gzip(dir.resolve("elsewhere-inside"), four.array());
+    Files.createSymbolicLink(chunk, dir.resolve("elsewhere-inside"));
+    try (T5xCheckpointReader r = T5xCheckpointReader.open(dir)) {
+      assertEquals(1.5f, r.read("target/w").data().getFloat(0));
+    }
+  }
+
+  @Test
+  void zarrayOrMsgpackLinkingOutOfTheFolderIsRefused() throws IOException {
+    Path dir = checkpoint(map("w", zarrSpec("float32", "target.w", meta(4))));
+    Path outside = Files.writeString(tmp.resolve("outside.json"), "{\"shape\": [4]}");
+    Path zarray = dir.resolve("target.w/.zarray");
+    Files.createDirectories(zarray.getParent());
+    Files.createSymbolicLink(zarray, outside);
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> T5xCheckpointReader.open(dir));
+    assertNames(e, zarray, "target/w");
+    assertTrue(e.getMessage().contains("outside"), e.getMessage());
+
+    Path other = Files.createDirectories(tmp.resolve("other"));
+    Files.move(dir.resolve("checkpoint"), other.resolve("checkpoint"));
+    Files.createSymbolicLink(dir.resolve("checkpoint"), other.resolve("checkpoint"));
+    e = assertThrows(CheckpointFormatException.class, () -> T5xCheckpointReader.open(dir));
+    assertTrue(e.getMessage().startsWith(dir.resolve("checkpoint").toString()) && e.getMessage().contains("outside"),
+        e.getMessage());
+  }
+
+  @Test
+  void chunkFolderLinkingOutOfTheFolderIsRefused() throws IOException {
+    Path dir = checkpoint(map("w", zarrSpec("float32", "target.w", meta(4))));
+    Path outside = Files.createDirectories(tmp.resolve("outside-array"));
+    TestMsgpack.gzip(outside.resolve("0"), new byte[16]);
+    Files.createSymbolicLink(dir.resolve("target.w"), outside);
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> T5xCheckpointReader.open(dir));
+    assertNames(e, dir.resolve("target.w"), "target/w");
+    assertTrue(e.getMessage().contains("outside"), e.getMessage());
+  }
+
+  @Test
+  void zarrayDisagreeingWithTheSpecIsRefused() throws IOException {
+    // issue 14 #3: the msgpack's metadata silently won over a contradicting .zarray
+    String[][] cases = {
+      // .zarray field, its value, what the spec says
+      {"\"shape\": [4, 2]", "shape [4, 2]", "shape [2, 4]"},
+      {"\"dtype\": \"<i4\"", "dtype '<i4'", "dtype '<f4'"},
+      {"\"chunks\": [1, 4]", "chunks [1, 4]", "chunks [2, 4]"},
+      {"\"compressor\": {\"id\": \"zlib\"}", "compressor", "compressor"},
+    };
+    for (String[] c : cases) {
+      Map<String, Object> m = meta(2, 4);
+      m.put("dtype", "<f4");
+      Path dir = checkpoint(map("w", zarrSpec("float32", "target.w", m)));
+      Path zarray = dir.resolve("target.w/.zarray");
+      Files.createDirectories(zarray.getParent());
+      Files.writeString(zarray, "{" + c[0] + "}");
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+          () -> T5xCheckpointReader.open(dir), c[0]);
+      assertNames(e, dir.resolve("checkpoint"), "target/w");
+      assertTrue(e.getMessage().contains(zarray.toString()) && e.getMessage().contains(c[1])
+          && e.getMessage().contains(c[2]) && e.getMessage().contains("disagree"), e.getMessage());
+      try (var walk = Files.walk(dir)) {
+        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    // the spec's top-level dtype counts when its metadata has none; equal spellings agree
+    Path dir = checkpoint(map("w", zarrSpec("float32", "target.w", meta(2))));
+    Path zarray = dir.resolve("target.w/.zarray");
+    Files.createDirectories(zarray.getParent());
+    Files.writeString(zarray, "{\"dtype\": \"<i8\"}");
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> T5xCheckpointReader.open(dir));
+    assertTrue(e.getMessage().contains("dtype 'float32'") && e.getMessage().contains("dtype '<i8'"), e.getMessage());
+    Files.writeString(zarray, "{\"dtype\": \"<f4\", \"shape\": [2], \"chunks\": [2], \"compressor\":"
+        + " {\"id\": \"gzip\", \"level\": 5}, \"fill_value\": 0.0, \"order\": \"C\"}");
+    try (T5xCheckpointReader r = T5xCheckpointReader.open(dir)) {
+      assertEquals(List.of(new TensorInfo("target/w", DType.FLOAT32, new long[] {2})), r.tensors());
+    }
+  }
+
+  @Test
+  void zarrayThatIsNotUnicodeTextIsRefused() throws IOException {
+    // found by T5xFuzzTest (seed 14, .zarray case 1152): Jackson reads 00 00 00 xx as UTF-32 and threw
+    // a bare CharConversionException for the invalid character that follows
+    Path dir = checkpoint(map("w", zarrSpec("float32", "target.w", meta(4))));
+    Path zarray = dir.resolve("target.w/.zarray");
+    Files.createDirectories(zarray.getParent());
+    Files.write(zarray, new byte[] {0, 0, 0, '{', (byte) 0x80, 'k', 'r', '"', 0, 0, 0, '}'});
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> T5xCheckpointReader.open(dir));
+    assertNames(e, zarray, "target/w");
+    assertTrue(e.getMessage().contains("is not UTF-8 text"), e.getMessage());
+  }
+
+  @Test
+  void deeplyNestedMsgpackIsRefusedWithoutAStackOverflow() throws IOException {
+    // issue 14 #8: thousands of nested arrays ended in StackOverflowError
+    Path dir = Files.createDirectories(tmp.resolve("checkpoint_1"));
+    byte[] deep = new byte[3 + 5000 + 1];
+    deep[0] = (byte) 0x81; // {"a": [[[[... nil]]]]}
+    deep[1] = (byte) 0xa1;
+    deep[2] = 'a';
+    Arrays.fill(deep, 3, 3 + 5000, (byte) 0x91);
+    deep[deep.length - 1] = (byte) 0xc0;
+    Path file = Files.write(dir.resolve("checkpoint"), deep);
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> T5xCheckpointReader.open(dir));
+    assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
+    assertTrue(e.getMessage().contains("nest more than " + MsgpackTree.MAX_NESTING_DEPTH + " deep"), e.getMessage());
+    // a tree as deep as the limit allows still parses
+    byte[] ok = Arrays.copyOf(deep, 3 + MsgpackTree.MAX_NESTING_DEPTH);
+    Arrays.fill(ok, 3, ok.length - 1, (byte) 0x91);
+    ok[ok.length - 1] = (byte) 0xc0;
+    Files.write(file, ok);
+    CheckpointFormatException leaf = assertThrows(CheckpointFormatException.class, () -> T5xCheckpointReader.open(dir));
+    assertTrue(leaf.getMessage().contains("a: an array"), leaf.getMessage()); // parsed; refused as a non-tensor leaf
+  }
+
+  @Test
+  void elementCountOverflowNamesTheTensorAndShape() throws IOException {
+    long big = 1L << 40;
+    Path dir = checkpoint(map("v", TestMsgpack.ndarray(1, new long[] {big, big}, "float32", new byte[4])));
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> T5xCheckpointReader.open(dir));
+    assertNames(e, dir.resolve("checkpoint"), "target/v");
+    assertTrue(e.getMessage().contains("[" + big + ", " + big + "]") && !e.getMessage().contains("long overflow"),
+        e.getMessage());
+    Path dir2 = checkpoint(map("w", zarrSpec("float32", "target.w", meta(big, big))));
+    CheckpointFormatException e2 = assertThrows(CheckpointFormatException.class,
+        () -> T5xCheckpointReader.open(dir2));
+    assertNames(e2, dir2.resolve("checkpoint"), "target/w");
+    assertTrue(e2.getMessage().contains("[" + big + ", " + big + "]"), e2.getMessage());
   }
 
   @Test

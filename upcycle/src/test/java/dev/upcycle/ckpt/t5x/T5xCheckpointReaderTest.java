@@ -147,12 +147,13 @@ class T5xCheckpointReaderTest {
   }
 
   @Test
-  void zarrayFillsGapsAndMsgpackMetadataWins() throws IOException {
-    // msgpack gives only the shape; .zarray gives chunks and compressor, and a wrong shape.
+  void zarrayFillsGaps() throws IOException {
+    // msgpack gives only the shape; .zarray gives chunks, compressor and fill value, and the same shape.
+    // (A .zarray that contradicts the spec is refused: T5xBadInputTest.zarrayDisagreeingWithTheSpecIsRefused.)
     Path dir = writeChunkedInt32(map("shape", new long[] {5, 3}), true);
     Files.writeString(dir.resolve("target.grid/.zarray"), "{\"chunks\":[2,2],\"compressor\":"
         + "{\"id\":\"gzip\",\"level\":1},\"dtype\":\"<i4\",\"fill_value\":9,\"filters\":null,"
-        + "\"order\":\"C\",\"shape\":[6,6],\"zarr_format\":2,\"dimension_separator\":\".\"}");
+        + "\"order\":\"C\",\"shape\":[5,3],\"zarr_format\":2,\"dimension_separator\":\".\"}");
     try (T5xCheckpointReader r = T5xCheckpointReader.open(dir)) {
       assertEquals(List.of(new TensorInfo("target/grid", DType.INT32, new long[] {5, 3})), r.tensors());
       ByteBuffer data = r.read("target/grid").data();

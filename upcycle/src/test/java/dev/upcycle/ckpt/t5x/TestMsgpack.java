@@ -106,6 +106,9 @@ final class TestMsgpack {
       p.packFloat(f);
     } else if (v instanceof Boolean b) {
       p.packBoolean(b);
+    } else if (v instanceof byte[] b) {
+      p.packBinaryHeader(b.length);
+      p.writePayload(b);
     } else if (v instanceof Ext e) {
       p.packExtensionTypeHeader(e.type(), e.payload().length);
       p.writePayload(e.payload());

@@ -24,6 +24,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.proto.BundleEntryProto;
+import org.tensorflow.proto.TensorShapeProto;
 import org.tensorflow.proto.TensorSliceProto;
 
 /** Each broken input gives a {@link CheckpointFormatException} (or I/O error) naming the file and tensor. */
@@ -250,6 +251,58 @@ class TfBundleBadInputTest {
         assertEquals(List.of(old.resolve("old.txt")), s.toList(), "budget " + c.budget() + ": the old folder as it was");
       }
       assertThrows(IllegalStateException.class, () -> w[0].write(Tensors.f32("z", shape(1), 1f)));
+    }
+  }
+
+  @Test
+  void elementCountOverflowNamesTheTensorAndShape() throws Exception {
+    // issue 14: a shape whose element count overflows said only "long overflow"
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    long big = 1L << 40;
+    patchEntry(BundleFiles.index(prefix), "w", e -> e.toBuilder().setShape(TensorShapeProto.newBuilder()
+        .addDim(TensorShapeProto.Dim.newBuilder().setSize(big)).addDim(TensorShapeProto.Dim.newBuilder().setSize(big)))
+        .build());
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> {
+      try (TfBundleReader r = TfBundleReader.open(prefix)) {
+        r.read("w");
+      }
+    });
+    assertMentions(e, BundleFiles.index(prefix), "'w'", "[" + big + ", " + big + "]");
+    assertFalse(e.getMessage().contains("long overflow"), e.getMessage());
+  }
+
+  @Test
+  void stateFileNamingAPathWithANulByteIsRefused() throws Exception {
+    // found by TfBundleFuzzTest (seed 14, state file case 22): a bare InvalidPathException
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    Path state = prefix.resolveSibling("checkpoint");
+    Files.writeString(state, "model_checkpoint_path: \"mo\0del\"\n");
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        () -> TfBundleReader.open(prefix.getParent()));
+    assertMentions(e, state, "model_checkpoint_path", "is not a valid path");
+  }
+
+  @Test
+  void aHeaderClaimingBillionsOfShardsCostsNothing() throws Exception {
+    // found by TfBundleFuzzTest (seed 7, entry case 1190): an array of num_shards channels, a loop over all
+    Path prefix = writeSmall(tmp.resolve("ckpt/model"));
+    List<TableReader.Entry> entries = TableReader.readAll(BundleFiles.index(prefix));
+    byte[] header = org.tensorflow.proto.BundleHeaderProto.parseFrom(entries.get(0).value()).toBuilder()
+        .setNumShards(Integer.MAX_VALUE).build().toByteArray();
+    try (OutputStream out = Files.newOutputStream(BundleFiles.index(prefix))) {
+      TableWriter t = new TableWriter(out, 4096, 16);
+      t.add(new byte[0], header);
+      for (TableReader.Entry e : entries.subList(1, entries.size())) {
+        t.add(e.key(), e.value());
+      }
+      t.finish();
+    }
+    try (TfBundleReader r = TfBundleReader.open(prefix)) {
+      assertEquals(Integer.MAX_VALUE, r.numShards());
+      List<TfBundleReader.MissingShard> missing = r.missingShards(); // only shard 0 holds tensors
+      assertEquals(1, missing.size(), missing.toString());
+      CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> r.read("w"));
+      assertMentions(e, "model.data-00000-of-2147483647", "missing");
     }
   }
 
