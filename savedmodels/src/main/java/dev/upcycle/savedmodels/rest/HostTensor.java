@@ -68,17 +68,47 @@ public final class HostTensor {
     return shape[i];
   }
 
+  /**
+   * TensorFlow's highest tensor rank ({@code TensorShape::MaxDimensions}). A tensor of more
+   * dimensions is not an error TensorFlow returns but a fatal check that aborts the process, so
+   * {@link #checkRank} refuses it first.
+   */
+  static final int MAX_RANK = 254;
+
   /** Number of values: the product of the shape. */
   long size() {
     return size(shape);
   }
 
+  /**
+   * The product of {@code shape}, computed with overflow checks.
+   *
+   * @throws RestError INVALID_ARGUMENT (TensorFlow's message) for a shape whose value count
+   *     overflows a long
+   */
   static long size(long[] shape) {
     long n = 1;
     for (long d : shape) {
-      n *= d;
+      try {
+        n = Math.multiplyExact(n, d);
+      } catch (ArithmeticException e) {
+        throw RestError.invalid("Shape " + TfTypes.shape(shape) + " is too large (more than 2**63 - 1 entries)");
+      }
     }
     return n;
+  }
+
+  /**
+   * Refuses a tensor of more than {@link #MAX_RANK} dimensions for input {@code name} (a request
+   * nested 255 lists deep fits {@link RestJson#MAX_NESTING_DEPTH}; TensorFlow aborted the JVM on it).
+   *
+   * @throws RestError INVALID_ARGUMENT
+   */
+  static void checkRank(String name, long[] shape) {
+    if (shape.length > MAX_RANK) {
+      throw RestError.invalid("input '" + name + "' has " + shape.length + " dimensions; TensorFlow tensors have"
+          + " at most " + MAX_RANK);
+    }
   }
 
   boolean hasValues() {
@@ -130,10 +160,12 @@ public final class HostTensor {
   /**
    * A new TensorFlow tensor holding these values (the caller closes it).
    *
+   * @throws RestError INVALID_ARGUMENT for more than {@link #MAX_RANK} dimensions ({@link #checkRank})
    * @throws RestError UNIMPLEMENTED for int8, int16, uint32 and uint64, which TF Serving feeds but TF
    *     Java 1.1.0 has no tensor class for
    */
   Tensor toTensor(String name) {
+    checkRank(name, shape);
     Shape s = Shape.of(shape);
     int n = (int) size();
     switch (dtype) {

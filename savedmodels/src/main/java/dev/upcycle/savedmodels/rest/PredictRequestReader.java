@@ -36,7 +36,11 @@ import org.tensorflow.proto.TensorInfo;
  *       {@code {"b64": "..."}} (the decoded bytes). Any other dtype is UNIMPLEMENTED.</li>
  * </ul>
  * Where TF Serving's message does not name the signature's inputs, the message ends with them in
- * parentheses.
+ * parentheses. Limits TF Serving leaves to TensorFlow are checked here, before TensorFlow sees the
+ * tensor: at most {@link HostTensor#MAX_RANK} dimensions ({@link HostTensor#checkRank}; TensorFlow
+ * aborts the process on more), and values are stored only as every list is checked against the
+ * shape read from first elements ({@link ValuesBuilder} grows with the values read), so a small
+ * ragged request whose first elements claim billions of values is refused without allocating them.
  */
 public final class PredictRequestReader {
 
@@ -169,6 +173,7 @@ public final class PredictRequestReader {
       long[] shape = new long[item.length + 1];
       shape[0] = count;
       System.arraycopy(item, 0, shape, 1, item.length);
+      HostTensor.checkRank(e.getKey(), shape);
       tensors.put(e.getKey(), e.getValue().values.build(shape));
     }
     return tensors;
@@ -206,7 +211,7 @@ public final class PredictRequestReader {
             + " required as per tensorinfo_map" + takes(signature, infos));
       }
       String name = infos.firstKey();
-      tensors.put(name, whole(inputs, infos.get(name).getDtype()));
+      tensors.put(name, whole(name, inputs, infos.get(name).getDtype()));
       return tensors;
     }
     for (Map.Entry<String, TensorInfo> e : infos.entrySet()) {
@@ -214,13 +219,14 @@ public final class PredictRequestReader {
       if (item == null) {
         throw RestError.invalid("Missing named input: " + e.getKey() + " in 'inputs' object.");
       }
-      tensors.put(e.getKey(), whole(item, e.getValue().getDtype()));
+      tensors.put(e.getKey(), whole(e.getKey(), item, e.getValue().getDtype()));
     }
     return tensors;
   }
 
-  private static HostTensor whole(JsonNode value, DataType dtype) {
+  private static HostTensor whole(String name, JsonNode value, DataType dtype) {
     long[] shape = denseShape(value);
+    HostTensor.checkRank(name, shape);
     ValuesBuilder values = new ValuesBuilder(dtype);
     fill(value, 0, shape, values);
     return values.build(shape);

@@ -14,6 +14,12 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 
 /**
  * JSON as TF Serving's REST API reads and writes it: {@code NaN}, {@code Infinity} and
@@ -25,7 +31,8 @@ public final class RestJson {
 
   /**
    * Deepest nesting of arrays and objects a request may have: a tensor of TensorFlow's highest rank
-   * (254) inside the request object, its list and an instance object, with room to spare. (TF
+   * ({@link HostTensor#MAX_RANK}) inside the request object, its list and an instance object, with
+   * room to spare; a tensor of a higher rank is refused before TensorFlow sees it. (TF
    * Serving parses iteratively and has no limit; a bound keeps a hostile body from using the stack.)
    */
   public static final int MAX_NESTING_DEPTH = 260;
@@ -51,24 +58,28 @@ public final class RestJson {
 
   /**
    * Parses a request body: exactly one JSON document (whitespace around it only), an object, nested
-   * at most {@link #MAX_NESTING_DEPTH} arrays and objects deep.
+   * at most {@link #MAX_NESTING_DEPTH} arrays and objects deep, in strict UTF-8 (as RapidJSON reads
+   * it for TF Serving; a parser left to guess takes {@code 00 00 00 xx} for UTF-32). Offsets in
+   * messages count bytes of the body.
    *
    * @param source what the body came from (a file name, {@code stdin}), named in parse errors
    * @throws RestError INVALID_ARGUMENT {@code JSON Parse error: ... at offset: N (line L, column C of
-   *     SOURCE)} for an empty, malformed, too deeply nested or trailed body, {@code JSON Value: ... Is
+   *     SOURCE)} for an empty, malformed, too deeply nested or trailed body, {@code JSON Parse error:
+   *     Invalid encoding in string. at offset: N (SOURCE)} for bytes that are not UTF-8, {@code JSON Value: ... Is
    *     not object} for a document that is not an object
    */
   public static ObjectNode parse(byte[] body, String source) {
     if (body.length == 0) {
       throw RestError.invalid("JSON Parse error: The document is empty (" + source + ")");
     }
+    String text = decodeUtf8(body, source);
     JsonNode tree;
-    try (JsonParser parser = MAPPER.createParser(body)) {
+    try (JsonParser parser = MAPPER.createParser(text)) {
       try {
         tree = MAPPER.readTree(parser);
       } catch (StreamConstraintsException e) {
         throw RestError.invalid("JSON Parse error: the nesting depth exceeds the limit: a request nests at most "
-            + MAX_NESTING_DEPTH + " arrays and objects" + where(e.getLocation(), source));
+            + MAX_NESTING_DEPTH + " arrays and objects" + where(e.getLocation(), text, source));
       }
       if (tree == null || tree.isMissingNode()) {
         throw RestError.invalid("JSON Parse error: The document is empty (" + source + ")");
@@ -82,11 +93,11 @@ public final class RestJson {
       }
       if (next != null) {
         throw RestError.invalid("JSON Parse error: The document root must not be followed by other values"
-            + where(end, source));
+            + where(end, text, source));
       }
     } catch (JsonProcessingException e) {
       throw RestError.invalid("JSON Parse error: " + e.getOriginalMessage().replaceAll("\\[Source: [^;]*; ", "[")
-          + where(e.getLocation(), source));
+          + where(e.getLocation(), text, source));
     } catch (IOException e) {
       throw new UncheckedIOException("reading the request " + source, e);
     }
@@ -96,11 +107,29 @@ public final class RestJson {
     return (ObjectNode) tree;
   }
 
-  private static String where(JsonLocation at, String source) {
+  /** {@code body} as strict UTF-8 text: malformed bytes are an error naming their offset, not replaced. */
+  private static String decodeUtf8(byte[] body, String source) {
+    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(body);
+    CharBuffer out = CharBuffer.allocate(body.length); // UTF-8 never decodes to more chars than bytes
+    CoderResult result = decoder.decode(in, out, true);
+    if (!result.isError()) {
+      result = decoder.flush(out);
+    }
+    if (result.isError()) {
+      throw RestError.invalid("JSON Parse error: Invalid encoding in string. at offset: " + in.position()
+          + " (the request is not UTF-8 text; " + source + ")");
+    }
+    return out.flip().toString();
+  }
+
+  private static String where(JsonLocation at, String text, String source) {
     if (at == null) {
       return " (" + source + ")";
     }
-    long offset = at.getByteOffset() >= 0 ? at.getByteOffset() : at.getCharOffset();
+    long chars = Math.min(Math.max(at.getCharOffset(), 0), text.length());
+    long offset = text.substring(0, (int) chars).getBytes(StandardCharsets.UTF_8).length; // the body's bytes
     return " at offset: " + offset + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + " of " + source
         + ")";
   }

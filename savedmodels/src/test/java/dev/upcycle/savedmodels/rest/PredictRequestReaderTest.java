@@ -279,4 +279,46 @@ class PredictRequestReaderTest {
         }));
     assertEquals(unknown, e);
   }
+
+  /**
+   * TensorFlow aborts the process on a tensor of more than 254 dimensions, so the reader refuses
+   * one first: a value nested 255 lists deep in the columnar format, or 254 deep per instance (255
+   * with the batch dimension). 254 dimensions are read.
+   */
+  @Test
+  void moreDimensionsThanTensorFlowAllowsAreRefused() {
+    String deep254 = "[".repeat(254) + "1.0" + "]".repeat(254);
+    String deep255 = "[" + deep254 + "]";
+    assertEquals(254, read("{\"inputs\": " + deep254 + "}", FLOAT).inputs().get("default").rank());
+    assertEquals("input 'default' has 255 dimensions; TensorFlow tensors have at most " + HostTensor.MAX_RANK,
+        fails("{\"inputs\": " + deep255 + "}", FLOAT, TfCode.INVALID_ARGUMENT).getMessage());
+    fails("{\"inputs\": {\"x\": " + deep255 + "}}", infos("x", DataType.DT_FLOAT), TfCode.INVALID_ARGUMENT,
+        "input 'x' has 255 dimensions");
+    fails("{\"instances\": [" + deep254 + "]}", FLOAT, TfCode.INVALID_ARGUMENT, "input 'default' has 255 dimensions");
+    fails("{\"instances\": [{\"x\": " + deep254 + "}]}", infos("x", DataType.DT_FLOAT), TfCode.INVALID_ARGUMENT,
+        "input 'x' has 255 dimensions");
+  }
+
+  /**
+   * The shape is read from first elements, so a 200 KB ragged request ({@code [[46340 values], 1, 1,
+   * ...]}) claims [46340, 46340] values (8 GiB of floats) it does not hold: every list is checked
+   * as its values are read, and only values read are stored, so it is refused with TF Serving's
+   * ragged-list errors and nothing of the claimed size is allocated.
+   */
+  @Test
+  void raggedRequestsClaimingBillionsOfValuesAreRefusedWithoutAllocatingThem() {
+    String wide = "[" + "1,".repeat(46_339) + "1]";
+    String rows = "[" + wide + ",1".repeat(46_339) + "]";
+    fails("{\"inputs\": " + rows + "}", FLOAT, TfCode.INVALID_ARGUMENT,
+        "JSON Value: 1 found at incorrect level: 2 in the JSON DOM. Expected at level: 2");
+    fails("{\"instances\": " + rows + "}", FLOAT, TfCode.INVALID_ARGUMENT,
+        "Failed to process element: 1 of 'instances' list. Error: INVALID_ARGUMENT: Expecting tensor size: 46340"
+            + " but got: 1");
+    // first elements claiming 255^8 values, more than a long counts: refused as ragged, not overflowed
+    String claim = "2.0";
+    for (int level = 0; level < 8; level++) {
+      claim = "[" + claim + ",3".repeat(254) + "]";
+    }
+    fails("{\"inputs\": " + claim + "}", FLOAT, TfCode.INVALID_ARGUMENT, "found at incorrect level");
+  }
 }
