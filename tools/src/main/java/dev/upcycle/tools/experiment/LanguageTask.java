@@ -175,7 +175,7 @@ public final class LanguageTask implements ExperimentTask {
         "moe.encoder_router.capacity_factor", "2.0", "moe.encoder_router.renormalize", "false",
         "moe.decoder_router.type", "top_k", "moe.decoder_router.k", "2", "moe.decoder_router.renormalize", "false");
     return List.of(new Variant("every_other", "E " + experts + ", Expert Choice C 2 encoder, Top-2 decoder, every"
-        + " other block, optimizer state reset", experts, "every_other", "every_other", router,
+        + " other block", experts, "every_other", "every_other", router,
         UpcycleOptions.OptimizerState.RESET, UnaryOperator.identity()));
   }
 }

@@ -134,7 +134,7 @@ public final class VisionTask implements ExperimentTask {
   public List<Variant> recipe() {
     Map<String, String> router = Map.of("moe.encoder_router.type", "expert_choice", "moe.encoder_router.k", "1",
         "moe.encoder_router.capacity_factor", "2.0", "moe.encoder_router.renormalize", "true");
-    String what = "E " + experts + ", Expert Choice C 2, renormalised, Adam state copied";
+    String what = "E " + experts + ", Expert Choice C 2, renormalised";
     return List.of(
         new Variant("last_2", what + ", blocks 2-3", experts, "last_2", "none", router,
             UpcycleOptions.OptimizerState.COPY, UnaryOperator.identity()),

@@ -30,9 +30,9 @@ public final class Ablations {
           base.withEncoderLayout("last_" + layers / 2).renamed("last_n", base.description() + ", last blocks")),
       "optimizer-state", (base, layers) -> List.of(
           base.withOptimizerState(UpcycleOptions.OptimizerState.COPY).renamed("state-copy",
-              base.description() + ", optimizer state copied"),
+              base.description()),
           base.withOptimizerState(UpcycleOptions.OptimizerState.RESET).renamed("state-reset",
-              base.description() + ", optimizer state reset")),
+              base.description())),
       "renormalize", (base, layers) -> List.of(
           base.withRouterSettings(Map.of(R + "renormalize", "true")).renamed("renorm-on",
               base.description() + ", combine renormalised"),
@@ -83,8 +83,10 @@ public final class Ablations {
   }
 
   private static Variant capacity(Variant base, double c) {
+    // the same settings as the router ablation's Expert Choice variant, so a variant of one name is
+    // one definition (and a finished one is read back by the other ablation)
     return base.withRouterSettings(Map.of(R + "type", "expert_choice", R + "k", "1", R + "capacity_factor",
-        String.valueOf(c))).renamed(String.format(java.util.Locale.ROOT, "ec-c%.0f", c),
+        String.valueOf(c), R + "batch_prioritized", "false")).renamed(String.format(java.util.Locale.ROOT, "ec-c%.0f", c),
         String.format(java.util.Locale.ROOT, "Expert Choice C %.0f", c));
   }
 }

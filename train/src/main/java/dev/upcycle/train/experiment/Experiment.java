@@ -133,7 +133,9 @@ public final class Experiment {
     return switch (b.kind()) {
       case DENSE -> "dense from scratch";
       case CONTINUATION -> "dense continuation from step " + b.startStep();
-      case UPCYCLED -> "upcycled (" + b.variant().orElseThrow().description() + ")";
+      case UPCYCLED -> "upcycled (" + b.variant().orElseThrow().description() + ", optimizer state "
+          + (b.variant().get().optimizerState() == dev.upcycle.plan.UpcycleOptions.OptimizerState.COPY ? "copied"
+          : "reset") + ")";
       case SCRATCH -> "MoE from scratch (" + b.variant().orElseThrow().description() + ")";
     };
   }
