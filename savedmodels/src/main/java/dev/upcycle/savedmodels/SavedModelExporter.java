@@ -68,6 +68,9 @@ public final class SavedModelExporter {
   /** The provenance file, in {@code assets.extra/}. */
   public static final String PROVENANCE_FILE = Provenance.FILE;
 
+  /** The provenance option holding the export's batch, the most examples one run of its graph takes. */
+  public static final String BATCH_OPTION = "batch";
+
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   /** What was exported. */
@@ -222,7 +225,7 @@ public final class SavedModelExporter {
       JsonNode config, ServingGraph serving) throws IOException {
     ObjectNode o = Provenance.newOptions();
     o.put("version", options.version());
-    o.put("batch", options.batch());
+    o.put(BATCH_OPTION, options.batch());
     if (spec.arch() instanceof dev.upcycle.model.LmConfig || spec.arch() instanceof dev.upcycle.model.T5Config) {
       o.put("length", options.length());
     }

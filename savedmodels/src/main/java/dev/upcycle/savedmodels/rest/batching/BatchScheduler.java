@@ -1,0 +1,240 @@
+package dev.upcycle.savedmodels.rest.batching;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.upcycle.savedmodels.rest.RestError;
+import dev.upcycle.savedmodels.rest.TfCode;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The queues and batch threads of TF Serving's {@code SharedBatchScheduler}: one queue per
+ * {@link BatchKey}, each a row of batches whose last one is open. A request joins the open batch
+ * when its rows fit (at most the queue's row limit), else the open batch is closed and a new one
+ * opened — unless the queue already holds {@code max_enqueued_batches} batches, when the request is
+ * refused at once. A batch thread takes a closed batch, or the open one once it is full, has waited
+ * {@code batch_timeout_micros} since its first request came, or the scheduler is closing; queues
+ * are served in turn. A taken batch leaves the queue.
+ */
+final class BatchScheduler implements AutoCloseable {
+
+  /** Runs one batch; must complete every task of it. */
+  interface Processor {
+    void process(BatchKey key, long limit, List<BatchTask> tasks);
+  }
+
+  /** The batches of one key. */
+  private static final class Queue {
+    final long limit;
+    /** The last one is open; never empty. */
+    final ArrayDeque<List<BatchTask>> batches = new ArrayDeque<>();
+    long openRows;
+    long openSince;
+
+    Queue(long limit) {
+      this.limit = limit;
+      batches.add(new ArrayList<>());
+    }
+
+    List<BatchTask> open() {
+      return batches.getLast();
+    }
+
+    boolean isEmpty() {
+      return batches.size() == 1 && open().isEmpty();
+    }
+  }
+
+  /** A batch taken by a thread. */
+  private record Taken(BatchKey key, long limit, List<BatchTask> tasks) {}
+
+  private final BatchingParameters params;
+  private final Processor processor;
+  private final long timeoutNanos;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+  /** In the order they are served next. */
+  private final LinkedHashMap<BatchKey, Queue> queues = new LinkedHashMap<>();
+  private final List<Thread> threads = new ArrayList<>();
+  private long waiting;
+  private boolean closed;
+
+  BatchScheduler(BatchingParameters params, Processor processor) {
+    this.params = checkNotNull(params, "params");
+    this.processor = checkNotNull(processor, "processor");
+    this.timeoutNanos = TimeUnit.MICROSECONDS.toNanos(params.batchTimeoutMicros());
+    for (int i = 0; i < params.numBatchThreads(); i++) {
+      Thread t = new Thread(this::serve, params.threadPoolName() + "_" + i);
+      t.setDaemon(true);
+      threads.add(t);
+    }
+    threads.forEach(Thread::start);
+  }
+
+  /**
+   * Adds {@code task} to the open batch of {@code key}'s queue, whose batches hold at most
+   * {@code limit} rows.
+   *
+   * @throws RestError RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE once closing
+   */
+  void schedule(BatchKey key, long limit, BatchTask task) {
+    checkArgument(task.rows() >= 1 && task.rows() <= limit, "a task of %s rows in batches of at most %s",
+        task.rows(), limit);
+    lock.lock();
+    try {
+      if (closed) {
+        throw new RestError(TfCode.UNAVAILABLE, "the batching scheduler is shutting down");
+      }
+      Queue q = queues.computeIfAbsent(key, k -> new Queue(limit));
+      if (q.openRows + task.rows() > q.limit) {
+        if (q.batches.size() >= params.maxEnqueuedBatches()) {
+          throw new RestError(TfCode.RESOURCE_EXHAUSTED, "The batch scheduling queue to which this task was submitted"
+              + " is full; currently " + q.batches.size() + " batches enqueued and max_enqueued_batches is "
+              + params.maxEnqueuedBatches());
+        }
+        q.batches.addLast(new ArrayList<>());
+        q.openRows = 0;
+      }
+      if (q.open().isEmpty()) {
+        q.openSince = System.nanoTime();
+      }
+      q.open().add(task);
+      q.openRows += task.rows();
+      waiting++;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Requests in the queues, not yet taken by a batch thread. */
+  long waiting() {
+    lock.lock();
+    try {
+      return waiting;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A batch thread: takes batches until closed and every queue is empty. */
+  private void serve() {
+    while (true) {
+      Taken batch;
+      lock.lock();
+      try {
+        while ((batch = take()) == null) {
+          if (closed && queues.isEmpty()) {
+            return;
+          }
+          long deadline = nextDeadline();
+          if (deadline == Long.MAX_VALUE) {
+            changed.await();
+          } else {
+            changed.awaitNanos(deadline - System.nanoTime());
+          }
+        }
+        waiting -= batch.tasks().size();
+        if (!queues.isEmpty()) {
+          changed.signalAll(); // more may be ready for another thread
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } finally {
+        lock.unlock();
+      }
+      run(batch);
+    }
+  }
+
+  private void run(Taken batch) {
+    try {
+      processor.process(batch.key(), batch.limit(), batch.tasks());
+    } catch (Throwable e) { // the thread keeps serving; every request of the batch gets the error
+      for (BatchTask t : batch.tasks()) {
+        t.fail(e);
+      }
+    } finally {
+      IllegalStateException unanswered = new IllegalStateException("the batch ended without an answer");
+      for (BatchTask t : batch.tasks()) {
+        if (!t.isDone()) {
+          t.fail(unanswered);
+        }
+      }
+    }
+  }
+
+  /** The next batch ready to run, taken out of its queue, or null; under the lock. */
+  private Taken take() {
+    long now = System.nanoTime();
+    Iterator<Map.Entry<BatchKey, Queue>> it = queues.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<BatchKey, Queue> e = it.next();
+      Queue q = e.getValue();
+      List<BatchTask> tasks = null;
+      if (q.batches.size() > 1) {
+        tasks = q.batches.removeFirst();
+      } else if (!q.open().isEmpty() && (closed || q.openRows >= q.limit || now - q.openSince >= timeoutNanos)) {
+        tasks = q.batches.removeFirst();
+        q.batches.addLast(new ArrayList<>());
+        q.openRows = 0;
+      }
+      if (tasks != null) {
+        it.remove();
+        if (!q.isEmpty()) {
+          queues.put(e.getKey(), q); // to the back: queues take turns
+        }
+        return new Taken(e.getKey(), q.limit, tasks);
+      }
+    }
+    return null;
+  }
+
+  /** When the earliest open batch times out ({@link Long#MAX_VALUE} for none); under the lock. */
+  private long nextDeadline() {
+    long next = Long.MAX_VALUE;
+    for (Queue q : queues.values()) {
+      if (!q.open().isEmpty()) {
+        next = Math.min(next, q.openSince + timeoutNanos);
+      }
+    }
+    return next;
+  }
+
+  /**
+   * Stops taking requests, runs every queued one (open batches run without waiting for their
+   * timeout) and waits for the batch threads to finish.
+   */
+  @Override
+  public void close() {
+    lock.lock();
+    try {
+      closed = true;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    boolean interrupted = false;
+    for (Thread t : threads) {
+      while (t.isAlive()) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

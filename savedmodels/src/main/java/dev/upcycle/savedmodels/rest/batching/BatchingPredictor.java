@@ -1,0 +1,169 @@
+package dev.upcycle.savedmodels.rest.batching;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.upcycle.savedmodels.rest.HostTensor;
+import dev.upcycle.savedmodels.rest.PredictRequest;
+import dev.upcycle.savedmodels.rest.PredictRequestReader;
+import dev.upcycle.savedmodels.rest.PredictResponseWriter;
+import dev.upcycle.savedmodels.rest.RestError;
+import dev.upcycle.savedmodels.rest.RestJson;
+import dev.upcycle.savedmodels.rest.RestPredict;
+import dev.upcycle.savedmodels.rest.ServedModel;
+import dev.upcycle.savedmodels.rest.TfCode;
+import dev.upcycle.savedmodels.server.PredictHandler;
+import java.util.Collections;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.SortedMap;
+import java.util.WeakHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * TF Serving's REST predict with server-side batching ({@code --enable_batching}): the same
+ * answers as {@link RestPredict#predict(ServedModel, byte[], String)}, but concurrent requests for
+ * the same model, signature, input dtypes and inner shapes wait in one queue and run as one batch
+ * ({@link BatchScheduler}, {@link BatchRun}): merged along dimension 0 up to {@code max_batch_size}
+ * rows (and at most the batch our exporter built the model for) or until
+ * {@code batch_timeout_micros} has passed, run once, and cut back per request, each answer written
+ * in its own request's format.
+ *
+ * <p>A request runs alone, in the calling thread, when it cannot be batched: an input of rank 0,
+ * inputs of different dimension 0, no rows, more rows than the model's export batch, or a signature
+ * with an output not batched along dimension 0 (TF Serving refuses the first two with
+ * INVALID_ARGUMENT and fails a batch for the last one; here they get their unbatched answer). A
+ * request of more than {@code max_batch_size} rows is refused with INVALID_ARGUMENT ({@code Task
+ * size N is larger than maximum input batch size M}), as TF Serving refuses it without
+ * {@code enable_large_batch_splitting}. A full queue answers RESOURCE_EXHAUSTED at once.
+ * Thread-safe; {@link #close()} runs what is queued and stops the batch threads.
+ */
+public final class BatchingPredictor implements PredictHandler, AutoCloseable {
+
+  /** Counts since start. */
+  public record Stats(long requests, long runs, long batchedRuns, long largestBatchRows, long rejected) {}
+
+  private final BatchingParameters params;
+  private final Runner runner;
+  private final BatchScheduler scheduler;
+  private final Map<ServedModel, ModelBatching> models = Collections.synchronizedMap(new WeakHashMap<>());
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicLong requests = new AtomicLong();
+  private final AtomicLong runs = new AtomicLong();
+  private final AtomicLong batchedRuns = new AtomicLong();
+  private final AtomicLong largestBatch = new AtomicLong();
+  private final AtomicLong rejected = new AtomicLong();
+
+  private BatchingPredictor(BatchingParameters params, Runner runner) {
+    this.params = checkNotNull(params, "params");
+    Runner counted = (model, signature, inputs) -> {
+      runs.incrementAndGet();
+      return runner.run(model, signature, inputs);
+    };
+    this.runner = counted;
+    BatchRun batchRun = new BatchRun(params, counted, this::batching);
+    this.scheduler = new BatchScheduler(params, (key, limit, tasks) -> {
+      if (tasks.size() > 1) {
+        batchedRuns.incrementAndGet();
+      }
+      largestBatch.accumulateAndGet(tasks.stream().mapToLong(BatchTask::rows).sum(), Math::max);
+      batchRun.process(key, limit, tasks);
+    });
+  }
+
+  /** Starts the batch threads. */
+  public static BatchingPredictor start(BatchingParameters params) {
+    return new BatchingPredictor(params, ServedModel::run);
+  }
+
+  /** With {@code runner} in place of {@link ServedModel#run} (tests hold runs with it). */
+  static BatchingPredictor start(BatchingParameters params, Runner runner) {
+    return new BatchingPredictor(params, checkNotNull(runner, "runner"));
+  }
+
+  public BatchingParameters parameters() {
+    return params;
+  }
+
+  /**
+   * The response body for request body {@code body} ({@code source} names it in parse errors), as
+   * {@link RestPredict#predict(ServedModel, byte[], String)} answers it.
+   *
+   * @throws RestError as {@link RestPredict} does; the batch's error for every request of a failed
+   *     batch; RESOURCE_EXHAUSTED for a full queue; INVALID_ARGUMENT for more rows than
+   *     {@code max_batch_size}; UNAVAILABLE after {@link #close()}
+   */
+  @Override
+  public String predict(ServedModel model, byte[] body, String source) {
+    checkNotNull(model, "model");
+    PredictRequest request = PredictRequestReader.read(RestJson.parse(body, source), model::inputMap);
+    return PredictResponseWriter.write(outputs(model, request), request.format());
+  }
+
+  /** The outputs of {@code request}'s signature for its own rows. */
+  SortedMap<String, HostTensor> outputs(ServedModel model, PredictRequest request) {
+    if (closed.get()) {
+      throw new RestError(TfCode.UNAVAILABLE, "the model server is shutting down");
+    }
+    requests.incrementAndGet();
+    OptionalLong rows = rows(request);
+    if (rows.isEmpty()) {
+      return runner.run(model, request.signatureName(), request.inputs());
+    }
+    if (rows.getAsLong() > params.maxBatchSize()) {
+      rejected.incrementAndGet();
+      throw new RestError(TfCode.INVALID_ARGUMENT, "Task size " + rows.getAsLong()
+          + " is larger than maximum input batch size " + params.maxBatchSize());
+    }
+    ModelBatching batching = batching(model);
+    long limit = Math.min(params.maxBatchSize(), batching.maxRows());
+    if (!batching.batchable(request.signatureName()) || rows.getAsLong() > limit) {
+      return runner.run(model, request.signatureName(), request.inputs());
+    }
+    BatchTask task = new BatchTask(request, rows.getAsLong());
+    try {
+      scheduler.schedule(BatchKey.of(model, request), limit, task);
+    } catch (RestError full) {
+      rejected.incrementAndGet();
+      throw full;
+    }
+    return task.await();
+  }
+
+  /** Dimension 0 shared by every input, when there is one, every input has rank ≥ 1 and it is ≥ 1. */
+  private static OptionalLong rows(PredictRequest request) {
+    long rows = -1;
+    for (HostTensor t : request.inputs().values()) {
+      long[] shape = t.shape();
+      if (shape.length == 0 || (rows >= 0 && shape[0] != rows)) {
+        return OptionalLong.empty();
+      }
+      rows = shape[0];
+    }
+    return rows >= 1 ? OptionalLong.of(rows) : OptionalLong.empty();
+  }
+
+  private ModelBatching batching(ServedModel model) {
+    return models.computeIfAbsent(model, ModelBatching::of);
+  }
+
+  /** Requests waiting in the queues (not yet taken by a batch thread). */
+  public long waiting() {
+    return scheduler.waiting();
+  }
+
+  public Stats stats() {
+    return new Stats(requests.get(), runs.get(), batchedRuns.get(), largestBatch.get(), rejected.get());
+  }
+
+  /**
+   * Refuses new requests (UNAVAILABLE), runs every queued one and stops the batch threads. Requests
+   * running alone in their callers' threads are not waited for.
+   */
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      scheduler.close();
+    }
+  }
+}
