@@ -116,7 +116,8 @@ final class TextProto {
     skipSpace();
     char open = peek();
     if (open != '{' && open != '<') {
-      throw error(pos, "field \"" + name + "\" is a google.protobuf." + wrapperName(type) + ": expected \"{ value: … }\"");
+      throw error(pos, "field \"" + name + "\" is a google.protobuf." + wrapperName(type)
+          + ": expected \"{ value: … }\", found " + found(pos));
     }
     pos++;
     char close = open == '{' ? '}' : '>';
