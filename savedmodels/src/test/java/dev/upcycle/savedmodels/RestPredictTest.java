@@ -109,7 +109,7 @@ class RestPredictTest {
   }
 
   /** {@code n} images of multiples of 1/256 (exact in decimal, double and float), [n, 28, 28, 1]. */
-  private static float[] pixels(int n, long seed) {
+  static float[] pixels(int n, long seed) {
     SplittableRandom rnd = new SplittableRandom(seed);
     float[] p = new float[n * 28 * 28];
     for (int i = 0; i < p.length; i++) {
@@ -119,7 +119,7 @@ class RestPredictTest {
   }
 
   /** Image {@code i} of {@code p} as the JSON text of a nested [28, 28, 1] list. */
-  private static String image(float[] p, int i) {
+  static String image(float[] p, int i) {
     int off = i * 28 * 28;
     return IntStream.range(0, 28).mapToObj(y -> IntStream.range(0, 28)
         .mapToObj(x -> "[" + p[off + y * 28 + x] + "]").collect(Collectors.joining(",", "[", "]")))
