@@ -26,6 +26,13 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class BatchScheduler implements AutoCloseable {
 
+  /**
+   * The code of a request refused for a full queue. TF Serving's scheduler answers UNAVAILABLE
+   * (HTTP 503) with the same message; issue 11 asks for RESOURCE_EXHAUSTED (HTTP 429, "retry
+   * later"), which TF Serving gives a request that waited past its deadline in the queue.
+   */
+  static final TfCode QUEUE_FULL = TfCode.RESOURCE_EXHAUSTED;
+
   /** Runs one batch; must complete every task of it. */
   interface Processor {
     void process(BatchKey key, long limit, List<BatchTask> tasks);
@@ -83,7 +90,7 @@ final class BatchScheduler implements AutoCloseable {
    * Adds {@code task} to the open batch of {@code key}'s queue, whose batches hold at most
    * {@code limit} rows.
    *
-   * @throws RestError RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE once closing
+   * @throws RestError {@link #QUEUE_FULL} when the queue is full, UNAVAILABLE once closing
    */
   void schedule(BatchKey key, long limit, BatchTask task) {
     checkArgument(task.rows() >= 1 && task.rows() <= limit, "a task of %s rows in batches of at most %s",
@@ -96,7 +103,7 @@ final class BatchScheduler implements AutoCloseable {
       Queue q = queues.computeIfAbsent(key, k -> new Queue(limit));
       if (q.openRows + task.rows() > q.limit) {
         if (q.batches.size() >= params.maxEnqueuedBatches()) {
-          throw new RestError(TfCode.RESOURCE_EXHAUSTED, "The batch scheduling queue to which this task was submitted"
+          throw new RestError(QUEUE_FULL, "The batch scheduling queue to which this task was submitted"
               + " is full; currently " + q.batches.size() + " batches enqueued and max_enqueued_batches is "
               + params.maxEnqueuedBatches());
         }
