@@ -152,8 +152,9 @@ public record BatchingParameters(long maxBatchSize, long batchTimeoutMicros, lon
     Map<String, Object> v = TextProto.parse(text, source, MESSAGE, FIELDS);
     long threads = (Long) v.getOrDefault("num_batch_threads", (long) Runtime.getRuntime().availableProcessors());
     try {
-      checkArgument(threads >= 1 && threads <= Integer.MAX_VALUE, "num_batch_threads must be positive; was %s",
-          threads);
+      checkArgument(threads >= 1, "num_batch_threads must be positive; was %s", threads);
+      checkArgument(threads <= Integer.MAX_VALUE, "num_batch_threads %s is more than %s", threads,
+          Integer.MAX_VALUE);
       @SuppressWarnings("unchecked")
       List<Long> allowed = (List<Long>) v.getOrDefault("allowed_batch_sizes", List.of());
       return new BatchingParameters(
