@@ -3,6 +3,9 @@ package dev.upcycle.savedmodels.rest.batching;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.upcycle.savedmodels.rest.HostTensor;
+import dev.upcycle.savedmodels.rest.HostTensors;
+import dev.upcycle.savedmodels.rest.PredictRequest;
 import dev.upcycle.savedmodels.rest.RestError;
 import dev.upcycle.savedmodels.rest.TfCode;
 import java.util.ArrayDeque;
@@ -11,6 +14,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -20,7 +25,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link BatchKey}, each a row of batches whose last one is open. A request joins the open batch
  * when its rows fit (at most the queue's row limit), else the open batch is closed and a new one
  * opened — unless the queue already holds {@code max_enqueued_batches} batches, when the request is
- * refused at once. A batch thread takes a closed batch, or the open one once it is full, has waited
+ * refused at once (with splitting: it is split, and refused when the queue's free rows cannot take it). A batch thread takes a closed batch, or the open one once it is full, has waited
  * {@code batch_timeout_micros} since its first request came, or the scheduler is closing; queues
  * are served in turn. A taken batch leaves the queue.
  */
@@ -87,39 +92,85 @@ final class BatchScheduler implements AutoCloseable {
   }
 
   /**
-   * Adds {@code task} to the open batch of {@code key}'s queue, whose batches hold at most
-   * {@code limit} rows.
+   * Adds {@code request} ({@code rows} rows) to the open batch of {@code key}'s queue, whose batches
+   * hold at most {@code limit} rows. With {@code enable_large_batch_splitting} a request that does
+   * not fit is split (TF Serving's {@code SplitInputTask}): its first rows fill the open batch, the
+   * rest go to new batches of at most {@code limit} rows. Returns the tasks to wait for, in row order.
    *
    * @throws RestError {@link #QUEUE_FULL} when the queue is full, UNAVAILABLE once closing
    */
-  void schedule(BatchKey key, long limit, BatchTask task) {
-    checkArgument(task.rows() >= 1 && task.rows() <= limit, "a task of %s rows in batches of at most %s",
-        task.rows(), limit);
+  List<BatchTask> schedule(BatchKey key, long limit, PredictRequest request, long rows) {
+    checkArgument(rows >= 1 && (rows <= limit || params.enableLargeBatchSplitting()),
+        "a request of %s rows in batches of at most %s", rows, limit);
     lock.lock();
     try {
       if (closed) {
         throw new RestError(TfCode.UNAVAILABLE, "the batching scheduler is shutting down");
       }
       Queue q = queues.computeIfAbsent(key, k -> new Queue(limit));
-      if (q.openRows + task.rows() > q.limit) {
-        if (q.batches.size() >= params.maxEnqueuedBatches()) {
-          throw new RestError(QUEUE_FULL, "The batch scheduling queue to which this task was submitted"
-              + " is full; currently " + q.batches.size() + " batches enqueued and max_enqueued_batches is "
-              + params.maxEnqueuedBatches());
+      List<Long> sizes = pieces(q, rows);
+      List<BatchTask> tasks = new ArrayList<>(sizes.size());
+      long start = 0;
+      for (long size : sizes) {
+        if (q.openRows + size > q.limit) {
+          q.batches.addLast(new ArrayList<>());
+          q.openRows = 0;
         }
-        q.batches.addLast(new ArrayList<>());
-        q.openRows = 0;
+        if (q.open().isEmpty()) {
+          q.openSince = System.nanoTime();
+        }
+        BatchTask task = new BatchTask(sizes.size() == 1 ? request : rowsOf(request, start, size), size);
+        q.open().add(task);
+        q.openRows += size;
+        tasks.add(task);
+        start += size;
       }
-      if (q.open().isEmpty()) {
-        q.openSince = System.nanoTime();
-      }
-      q.open().add(task);
-      q.openRows += task.rows();
-      waiting++;
+      waiting += tasks.size();
       changed.signalAll();
+      return tasks;
     } finally {
       lock.unlock();
     }
+  }
+
+  /** The sizes {@code rows} rows are queued in, or the queue-full error; under the lock. */
+  private List<Long> pieces(Queue q, long rows) {
+    long room = q.limit - q.openRows;
+    if (rows <= room) {
+      return List.of(rows);
+    }
+    if (!params.enableLargeBatchSplitting()) {
+      if (q.batches.size() >= params.maxEnqueuedBatches()) {
+        throw new RestError(QUEUE_FULL, "The batch scheduling queue to which this task was submitted is full;"
+            + " currently " + q.batches.size() + " batches enqueued and max_enqueued_batches is "
+            + params.maxEnqueuedBatches());
+      }
+      return List.of(rows);
+    }
+    long capacity = (params.maxEnqueuedBatches() - q.batches.size()) * q.limit + room;
+    if (rows > capacity) {
+      throw new RestError(QUEUE_FULL, "The batch scheduling queue to which this task was submitted is full; task"
+          + " size is " + rows + " but scheduling capacity is only " + capacity + " (num_enqueued_batches="
+          + q.batches.size() + ", max_enqueued_batches=" + params.maxEnqueuedBatches() + ", open_batch_size="
+          + q.openRows + ", max_execution_batch_size=" + q.limit + ")");
+    }
+    List<Long> sizes = new ArrayList<>();
+    long left = rows;
+    if (room > 0) {
+      sizes.add(room);
+      left -= room;
+    }
+    for (; left > 0; left -= Math.min(left, q.limit)) {
+      sizes.add(Math.min(left, q.limit));
+    }
+    return sizes;
+  }
+
+  /** Rows {@code [start, start + count)} of every input of {@code request}. */
+  private static PredictRequest rowsOf(PredictRequest request, long start, long count) {
+    SortedMap<String, HostTensor> inputs = new TreeMap<>();
+    request.inputs().forEach((name, t) -> inputs.put(name, HostTensors.slice(t, start, count)));
+    return new PredictRequest(request.signatureName(), request.format(), inputs);
   }
 
   /** Requests in the queues, not yet taken by a batch thread. */

@@ -31,8 +31,8 @@ import java.util.Map;
  * {@code Options} and {@code QueueOptions}), which are also the settings of {@code --enable_batching}
  * without a file.
  *
- * @param maxBatchSize the most rows (dimension 0) a batch holds, and the most one request may have
- *     ({@code input_batch_size_limit}; default 1000)
+ * @param maxBatchSize the most rows (dimension 0) one request may have ({@code
+ *     input_batch_size_limit}; default 1000), and without splitting the most a batch holds
  * @param batchTimeoutMicros how long the first request of an open batch waits for more before the
  *     batch runs anyway (default 0: a free batch thread takes whatever is queued)
  * @param maxEnqueuedBatches how many batches may wait, the open one included; a request that
@@ -45,9 +45,13 @@ import java.util.Map;
  *     padding rows' outputs dropped
  * @param padVariableLengthInputs read for compatibility; requests of different inner shapes are
  *     never merged here, so there is nothing to pad (docs/serving.md, "Batching")
- * @param enableLargeBatchSplitting read for compatibility; a request larger than
- *     {@code maxBatchSize} is refused as TF Serving refuses it without splitting (true is refused)
- * @param maxExecutionBatchSize 0 when not given; used by TF Serving only with splitting
+ * @param enableLargeBatchSplitting whether a request of more rows than fit in the open batch is
+ *     split: its first rows fill the open batch, the rest go to new batches of at most
+ *     {@link #executionBatchSize()} rows, and its answer is put back together (default false: a
+ *     request of more than {@code maxBatchSize} rows is refused, one that does not fit in the open
+ *     batch opens a new one)
+ * @param maxExecutionBatchSize with splitting, the most rows a batch runs with (0: not given, then
+ *     {@code maxBatchSize})
  */
 public record BatchingParameters(long maxBatchSize, long batchTimeoutMicros, long maxEnqueuedBatches,
     int numBatchThreads, String threadPoolName, List<Long> allowedBatchSizes, boolean padVariableLengthInputs,
@@ -85,8 +89,7 @@ public record BatchingParameters(long maxBatchSize, long batchTimeoutMicros, lon
   /**
    * Checks the settings as TF Serving does when it creates the scheduler and its queues.
    *
-   * @throws IllegalArgumentException with TF Serving's message for a setting it refuses, or for
-   *     splitting, which is not built here
+   * @throws IllegalArgumentException with TF Serving's message for a setting it refuses
    */
   public BatchingParameters {
     checkArgument(maxBatchSize > 0, "max_batch_size must be positive; was %s", maxBatchSize);
@@ -102,18 +105,40 @@ public record BatchingParameters(long maxBatchSize, long batchTimeoutMicros, lon
           "allowed_batch_sizes entries must be monotonically increasing; %s",
           allowedBatchSizes);
     }
+    checkArgument(maxExecutionBatchSize >= 0, "max_execution_batch_size must be non-negative; was %s",
+        maxExecutionBatchSize);
+    long execution = executionBatchSize(enableLargeBatchSplitting, maxExecutionBatchSize, maxBatchSize);
+    if (enableLargeBatchSplitting) {
+      checkArgument(execution <= maxBatchSize, "When enable_large_batch_splitting is true, input_batch_size_limit"
+          + " must be greater than or equal to max_execution_batch_size (max_batch_size %s, max_execution_batch_size"
+          + " %s)", maxBatchSize, execution);
+      checkArgument(maxEnqueuedBatches > 0, "max_enqueued_batches must be positive; was %s", maxEnqueuedBatches);
+    }
     if (!allowedBatchSizes.isEmpty()) {
       long last = allowedBatchSizes.get(allowedBatchSizes.size() - 1);
       checkArgument(allowedBatchSizes.get(0) > 0, "allowed_batch_sizes entries must be positive; %s",
           allowedBatchSizes);
-      checkArgument(last == maxBatchSize,
-          "Last entry in allowed_batch_sizes must match max_batch_size; last entry was %s; expected %s", last,
-          maxBatchSize);
+      if (enableLargeBatchSplitting) {
+        checkArgument(last == execution, "Last entry in allowed_batch_sizes must be equal to max_execution_batch_size;"
+            + " last entry was %s; expected %s", last, execution);
+      } else {
+        checkArgument(last == maxBatchSize,
+            "Last entry in allowed_batch_sizes must match max_batch_size; last entry was %s; expected %s", last,
+            maxBatchSize);
+      }
     }
-    checkArgument(!enableLargeBatchSplitting, "enable_large_batch_splitting is not supported here: a request larger"
-        + " than max_batch_size is refused, as TF Serving refuses it without splitting; leave it out or false");
-    checkArgument(maxExecutionBatchSize >= 0, "max_execution_batch_size must be non-negative; was %s",
-        maxExecutionBatchSize);
+  }
+
+  /**
+   * The most rows one batch runs with: {@code max_execution_batch_size} when splitting and given,
+   * else {@code max_batch_size} (TF's {@code GetMaxExecutionBatchSize}).
+   */
+  public long executionBatchSize() {
+    return executionBatchSize(enableLargeBatchSplitting, maxExecutionBatchSize, maxBatchSize);
+  }
+
+  private static long executionBatchSize(boolean splitting, long maxExecution, long maxBatch) {
+    return splitting && maxExecution > 0 ? maxExecution : maxBatch;
   }
 
   /** The settings of TF Serving's {@code --enable_batching} without {@code --batching_parameters_file}. */

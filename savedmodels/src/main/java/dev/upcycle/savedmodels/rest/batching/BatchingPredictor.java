@@ -12,10 +12,13 @@ import dev.upcycle.savedmodels.rest.RestPredict;
 import dev.upcycle.savedmodels.rest.ServedModel;
 import dev.upcycle.savedmodels.rest.TfCode;
 import dev.upcycle.savedmodels.server.PredictHandler;
+import dev.upcycle.savedmodels.rest.HostTensors;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -34,8 +37,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * with an output not batched along dimension 0 (TF Serving refuses the first two with
  * INVALID_ARGUMENT and fails a batch for the last one; here they get their unbatched answer). A
  * request of more than {@code max_batch_size} rows is refused with INVALID_ARGUMENT ({@code Task
- * size N is larger than maximum input batch size M}), as TF Serving refuses it without
- * {@code enable_large_batch_splitting}. A full queue answers RESOURCE_EXHAUSTED at once.
+ * size N is larger than maximum input batch size M}), as TF Serving does; with
+ * {@code enable_large_batch_splitting} a request that does not fit in the open batch is split across
+ * batches of at most {@code max_execution_batch_size} rows (and the export batch) and its answer put
+ * back together. A full queue answers RESOURCE_EXHAUSTED at once.
  * Thread-safe; {@link #close()} runs what is queued and stops the batch threads.
  */
 public final class BatchingPredictor implements PredictHandler, AutoCloseable {
@@ -116,18 +121,39 @@ public final class BatchingPredictor implements PredictHandler, AutoCloseable {
           + " is larger than maximum input batch size " + params.maxBatchSize());
     }
     ModelBatching batching = batching(model);
-    long limit = Math.min(params.maxBatchSize(), batching.maxRows());
-    if (!batching.batchable(request.signatureName()) || rows.getAsLong() > limit) {
-      return runner.run(model, request.signatureName(), request.inputs());
+    long limit = Math.min(params.executionBatchSize(), batching.maxRows());
+    String signature = request.signatureName();
+    if (!batching.batchable(signature) || (rows.getAsLong() > limit && !params.enableLargeBatchSplitting())) {
+      return runner.run(model, signature, request.inputs());
     }
-    BatchTask task = new BatchTask(request, rows.getAsLong());
+    List<BatchTask> tasks;
     try {
-      scheduler.schedule(BatchKey.of(model, request), limit, task);
+      tasks = scheduler.schedule(BatchKey.of(model, request), limit, request, rows.getAsLong());
     } catch (RestError full) {
       rejected.incrementAndGet();
       throw full;
     }
-    return task.await();
+    if (tasks.size() == 1) {
+      return tasks.get(0).await();
+    }
+    List<SortedMap<String, HostTensor>> parts = tasks.stream().map(BatchTask::await).toList();
+    if (!batching.batchable(signature)) {
+      throw notBatched(signature, rows.getAsLong(), "an output does not have the batch's rows");
+    }
+    SortedMap<String, HostTensor> joined = new TreeMap<>();
+    for (String name : parts.get(0).keySet()) {
+      try {
+        joined.put(name, HostTensors.concat(parts.stream().map(p -> p.get(name)).toList()));
+      } catch (IllegalArgumentException e) {
+        throw notBatched(signature, rows.getAsLong(), "output '" + name + "': " + e.getMessage());
+      }
+    }
+    return joined;
+  }
+
+  private static RestError notBatched(String signature, long rows, String why) {
+    return new RestError(TfCode.FAILED_PRECONDITION, "a request of " + rows + " rows was split across batches, but"
+        + " the outputs of signature '" + signature + "' are not batched along dimension 0 (" + why + ")");
   }
 
   /** Dimension 0 shared by every input, when there is one, every input has rank ≥ 1 and it is ≥ 1. */

@@ -53,7 +53,7 @@ class BatchingParametersTest {
         allowed_batch_sizes: [4, 8, 16]
         pad_variable_length_inputs: true
         enable_large_batch_splitting { value: false }
-        max_execution_batch_size { value: 16 }
+        max_execution_batch_size { value: 4 }
         """, "batching.txt");
     assertEquals(16, p.maxBatchSize());
     assertEquals(8, p.batchTimeoutMicros(), "010 is octal");
@@ -62,7 +62,14 @@ class BatchingParametersTest {
     assertEquals("pool \"a\"", p.threadPoolName());
     assertEquals(List.of(2L, 4L, 8L, 16L), p.allowedBatchSizes());
     assertTrue(p.padVariableLengthInputs());
-    assertEquals(16, p.maxExecutionBatchSize());
+    assertEquals(4, p.maxExecutionBatchSize());
+    assertEquals(16, p.executionBatchSize(), "max_execution_batch_size counts only with splitting");
+    BatchingParameters split = BatchingParameters.parse("max_batch_size { value: 64 }"
+        + " enable_large_batch_splitting { value: true } max_execution_batch_size { value: 8 }", "split.txt");
+    assertTrue(split.enableLargeBatchSplitting());
+    assertEquals(8, split.executionBatchSize());
+    assertEquals(64, BatchingParameters.parse("max_batch_size { value: 64 } enable_large_batch_splitting"
+        + " { value: true }", "s").executionBatchSize(), "max_execution_batch_size defaults to max_batch_size");
     assertEquals(4, p.paddedSize(3));
     assertEquals(16, p.paddedSize(9));
     assertEquals(2, p.paddedSize(1));
@@ -111,8 +118,14 @@ class BatchingParametersTest {
         + " expected 32", refused("max_batch_size { value: 32 } allowed_batch_sizes: [8, 16]").getMessage());
     assertTrue(refused("max_batch_size { value: 8 } allowed_batch_sizes: [4, 2, 8]").getMessage()
         .contains("monotonically increasing"));
-    assertTrue(refused("enable_large_batch_splitting { value: true }").getMessage()
-        .contains("enable_large_batch_splitting is not supported here"));
+    assertTrue(refused("max_batch_size { value: 8 } enable_large_batch_splitting { value: true }"
+        + " max_execution_batch_size { value: 16 }").getMessage().contains("When enable_large_batch_splitting is true,"
+        + " input_batch_size_limit must be greater than or equal to max_execution_batch_size"));
+    assertEquals("batching.txt: Last entry in allowed_batch_sizes must be equal to max_execution_batch_size; last"
+        + " entry was 8; expected 4", refused("max_batch_size { value: 8 } enable_large_batch_splitting { value: true }"
+        + " max_execution_batch_size { value: 4 } allowed_batch_sizes: [2, 8]").getMessage());
+    assertEquals("batching.txt: max_enqueued_batches must be positive; was 0", refused("max_enqueued_batches {}"
+        + " enable_large_batch_splitting { value: true }").getMessage());
     Path binary = Files.write(tmp.resolve("bad.bin"), new byte[] {(byte) 0xff, (byte) 0xfe, 0});
     IllegalArgumentException notText = assertThrows(IllegalArgumentException.class,
         () -> BatchingParameters.read(binary));

@@ -316,6 +316,66 @@ class BatchingPredictorTest {
     }
   }
 
+  static BatchingParameters splitting(long maxBatch, long timeoutMicros, long maxEnqueued, long maxExecution) {
+    return new BatchingParameters(maxBatch, timeoutMicros, maxEnqueued, 1, "test_batch_threads", List.of(), false,
+        true, maxExecution);
+  }
+
+  @Test
+  void withSplittingALargeRequestFillsTheOpenBatchAndTheRestGoesToNewOnes() throws Exception {
+    Recording runs = new Recording();
+    BatchingPredictor p = BatchingPredictor.start(splitting(10, NEVER_MICROS, 10, 4), runs);
+    String one = "{\"instances\": [1.0]}";
+    String ten = "{\"instances\": " + rows(10, 3, false) + "}";
+    Future<String> a = async(() -> p.predict(halfPlusTwo, utf8(one), "a"));
+    awaitWaiting(p, 1);
+    Future<String> b = async(() -> p.predict(halfPlusTwo, utf8(ten), "b"));
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+    while (runs.shapes.size() < 2) { // the two full batches run; the last 3 rows wait for their timeout
+      assertTrue(System.nanoTime() < end, "runs: " + runs.shapes);
+      Thread.sleep(2);
+    }
+    p.close();
+    assertEquals("{\"predictions\":[2.5]}", get(a));
+    assertEquals(RestPredict.predict(halfPlusTwo, utf8(ten), "u"), get(b), "put back together");
+    assertEquals(List.of("[4]", "[4]", "[3]"), runs.shapes, "1 + 3 rows, 4 rows, 3 rows");
+  }
+
+  @Test
+  void withSplittingARequestLargerThanTheQueuesFreeRowsIsRefused() throws Exception {
+    CountDownLatch running = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Runner held = (model, signature, inputs) -> {
+      running.countDown();
+      try {
+        assertTrue(release.await(WAIT_SECONDS, TimeUnit.SECONDS));
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+      return model.run(signature, inputs);
+    };
+    try (BatchingPredictor p = BatchingPredictor.start(splitting(10, 0, 2, 4), held)) {
+      String four = "{\"instances\": " + rows(4, 1, false) + "}";
+      String eight = "{\"instances\": " + rows(8, 2, false) + "}";
+      Future<String> first = async(() -> p.predict(halfPlusTwo, utf8(four), "4"));
+      assertTrue(running.await(WAIT_SECONDS, TimeUnit.SECONDS));
+      RestError full = assertThrows(RestError.class, () -> p.predict(halfPlusTwo, utf8("{\"instances\": "
+          + rows(10, 1, false) + "}"), "10"));
+      assertEquals(TfCode.RESOURCE_EXHAUSTED, full.code());
+      assertEquals("The batch scheduling queue to which this task was submitted is full; task size is 10 but"
+          + " scheduling capacity is only 8 (num_enqueued_batches=1, max_enqueued_batches=2, open_batch_size=0,"
+          + " max_execution_batch_size=4)", full.getMessage());
+      Future<String> second = async(() -> p.predict(halfPlusTwo, utf8(eight), "8"));
+      awaitWaiting(p, 2);
+      release.countDown();
+      assertEquals(RestPredict.predict(halfPlusTwo, utf8(four), "u"), get(first));
+      assertEquals(RestPredict.predict(halfPlusTwo, utf8(eight), "u"), get(second));
+      RestError tooLarge = assertThrows(RestError.class, () -> p.predict(halfPlusTwo, utf8("{\"instances\": "
+          + rows(11, 1, false) + "}"), "11"));
+      assertEquals("Task size 11 is larger than maximum input batch size 10", tooLarge.getMessage());
+    }
+  }
+
   /** A runner that records the shape of the (first) input of every run. */
   static final class Recording implements Runner {
     final List<String> shapes = Collections.synchronizedList(new ArrayList<>());
