@@ -25,7 +25,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link BatchKey}, each a row of batches whose last one is open. A request joins the open batch
  * when its rows fit (at most the queue's row limit), else the open batch is closed and a new one
  * opened — unless the queue already holds {@code max_enqueued_batches} batches, when the request is
- * refused at once (with splitting: it is split, and refused when the queue's free rows cannot take it). A batch thread takes a closed batch, or the open one once it is full, has waited
+ * refused at once (with splitting it is split instead, and refused when the queue's free rows cannot
+ * take it). A batch thread takes a closed batch, or the open one once it is full, has waited
  * {@code batch_timeout_micros} since its first request came, or the scheduler is closing; queues
  * are served in turn. A taken batch leaves the queue.
  */

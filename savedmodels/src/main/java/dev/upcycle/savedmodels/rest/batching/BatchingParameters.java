@@ -40,7 +40,8 @@ import java.util.Map;
  * @param numBatchThreads how many batches run at the same time (default: the processors, TF's
  *     {@code port::MaxParallelism()})
  * @param threadPoolName the name of the batch threads
- * @param allowedBatchSizes if not empty, increasing sizes ending with {@code maxBatchSize}: a batch
+ * @param allowedBatchSizes if not empty, increasing sizes ending with {@code maxBatchSize} (with
+ *     splitting: {@link #executionBatchSize()}): a batch
  *     is padded up to the next one (with copies of the first row of its last request), and the
  *     padding rows' outputs dropped
  * @param padVariableLengthInputs read for compatibility; requests of different inner shapes are

@@ -180,7 +180,8 @@ final class TextProto {
   private String token(String what) {
     skipSpace();
     int start = pos;
-    while (pos < text.length() && (Character.isLetterOrDigit(text.charAt(pos)) || "-+._".indexOf(text.charAt(pos)) >= 0)) {
+    while (pos < text.length()
+        && (Character.isLetterOrDigit(text.charAt(pos)) || "-+._".indexOf(text.charAt(pos)) >= 0)) {
       pos++;
     }
     if (pos == start) {

@@ -51,7 +51,8 @@ class BatchingPredictorTest {
 
   @BeforeAll
   static void load() throws Exception {
-    halfPlusTwo = ServedModel.load(ServingVersions.resolve(Fixtures.fixture("tfserving_saved_model_half_plus_two_cpu")));
+    halfPlusTwo = ServedModel.load(ServingVersions.resolve(
+        Fixtures.fixture("tfserving_saved_model_half_plus_two_cpu")));
   }
 
   @AfterAll
@@ -451,7 +452,8 @@ class BatchingPredictorTest {
   @Test
   void aRequestRefusedBeforeBatchingIsRefusedAsUnbatched() {
     try (BatchingPredictor p = BatchingPredictor.start(params(8, 0, 10, 1, List.of()))) {
-      for (String bad : List.of("", "{\"instances\": [\"x\"]}", "{\"signature_name\": \"nope\", \"instances\": [1.0]}")) {
+      for (String bad : List.of("", "{\"instances\": [\"x\"]}",
+          "{\"signature_name\": \"nope\", \"instances\": [1.0]}")) {
         assertEquals(answer(() -> RestPredict.predict(halfPlusTwo, utf8(bad), "t")),
             answer(() -> p.predict(halfPlusTwo, utf8(bad), "t")), bad);
       }
