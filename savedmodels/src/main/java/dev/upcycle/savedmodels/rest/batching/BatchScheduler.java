@@ -108,8 +108,12 @@ final class BatchScheduler implements AutoCloseable {
       if (closed) {
         throw new RestError(TfCode.UNAVAILABLE, "the batching scheduler is shutting down");
       }
-      Queue q = queues.computeIfAbsent(key, k -> new Queue(limit));
-      List<Long> sizes = pieces(q, rows);
+      Queue q = queues.get(key);
+      if (q == null) {
+        q = new Queue(limit);
+      }
+      List<Long> sizes = pieces(q, rows); // may refuse: then a new queue is not kept
+      queues.putIfAbsent(key, q);
       List<BatchTask> tasks = new ArrayList<>(sizes.size());
       long start = 0;
       for (long size : sizes) {
@@ -239,6 +243,10 @@ final class BatchScheduler implements AutoCloseable {
     while (it.hasNext()) {
       Map.Entry<BatchKey, Queue> e = it.next();
       Queue q = e.getValue();
+      if (q.isEmpty()) { // not expected: queues leave the map when their last batch is taken
+        it.remove();
+        continue;
+      }
       List<BatchTask> tasks = null;
       if (q.batches.size() > 1) {
         tasks = q.batches.removeFirst();

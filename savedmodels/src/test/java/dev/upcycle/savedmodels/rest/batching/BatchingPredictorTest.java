@@ -377,6 +377,19 @@ class BatchingPredictorTest {
     }
   }
 
+  @Test
+  void aRequestRefusedByANewQueueLeavesNothingBehindAndCloseReturns() throws Exception {
+    BatchingPredictor p = BatchingPredictor.start(splitting(10, NEVER_MICROS, 1, 4));
+    RestError full = assertThrows(RestError.class, () -> p.predict(halfPlusTwo, utf8("{\"instances\": "
+        + rows(10, 1, false) + "}"), "10"));
+    assertTrue(full.getMessage().contains("task size is 10 but scheduling capacity is only 4"), full.getMessage());
+    assertEquals(0, p.waiting());
+    get(async(() -> {
+      p.close();
+      return true;
+    }));
+  }
+
   /** A runner that records the shape of the (first) input of every run. */
   static final class Recording implements Runner {
     final List<String> shapes = Collections.synchronizedList(new ArrayList<>());
