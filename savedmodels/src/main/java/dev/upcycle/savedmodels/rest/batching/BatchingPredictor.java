@@ -33,7 +33,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * in its own request's format.
  *
  * <p>A request runs alone, in the calling thread, when it cannot be batched: an input of rank 0,
- * inputs of different dimension 0, no rows, more rows than the model's export batch, or a signature
+ * inputs of different dimension 0, no rows, more rows than the model's export batch (without
+ * splitting), or a signature
  * with an output not batched along dimension 0 (TF Serving refuses the first two with
  * INVALID_ARGUMENT and fails a batch for the last one; here they get their unbatched answer). A
  * request of more than {@code max_batch_size} rows is refused with INVALID_ARGUMENT ({@code Task
@@ -45,7 +46,15 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class BatchingPredictor implements PredictHandler, AutoCloseable {
 
-  /** Counts since start. */
+  /**
+   * Counts since start.
+   *
+   * @param requests requests read (those refused while reading are not counted)
+   * @param runs signature runs: batches and requests run alone
+   * @param batchedRuns runs of a batch of two or more requests (or pieces of split ones)
+   * @param largestBatchRows the most rows of one batch, before padding
+   * @param rejected requests refused for their size or a full queue
+   */
   public record Stats(long requests, long runs, long batchedRuns, long largestBatchRows, long rejected) {}
 
   private final BatchingParameters params;
