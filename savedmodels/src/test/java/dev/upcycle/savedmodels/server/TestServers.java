@@ -67,6 +67,21 @@ public final class TestServers {
     }
   }
 
+  /**
+   * Waits until {@code condition} holds (things the server does after answering, such as logging
+   * or counting a request done); fails naming {@code what} after 60 s.
+   */
+  public static void await(java.util.function.BooleanSupplier condition, java.util.function.Supplier<String> what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("still not so after 60 s: " + what.get());
+      }
+      Thread.sleep(20);
+    }
+  }
+
   /** An HTTP answer. */
   public record Answer(int status, String body, String contentType) {}
 
