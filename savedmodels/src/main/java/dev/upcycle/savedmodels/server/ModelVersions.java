@@ -135,7 +135,6 @@ public final class ModelVersions implements AutoCloseable {
       return true;
     }
     states.put(version, Status.of(State.LOADING));
-    log.accept("loading model " + name + " version " + version + " from " + dir);
     long t0 = System.nanoTime();
     ServedModel model;
     try {
@@ -149,8 +148,8 @@ public final class ModelVersions implements AutoCloseable {
     }
     loaded.put(version, new Loaded(version, model));
     states.put(version, Status.of(State.AVAILABLE));
-    log.accept(String.format("loaded model %s version %d (%.1f s)%s", name, version, (System.nanoTime() - t0) / 1e9,
-        model.loadNote().map(n -> "; note: " + n).orElse("")));
+    log.accept(String.format("loaded model %s version %d from %s (%.1f s)%s", name, version, dir,
+        (System.nanoTime() - t0) / 1e9, model.loadNote().map(n -> "; note: " + n).orElse("")));
     for (Long other : loaded.keySet()) {
       if (other != version) {
         unload(other);
@@ -163,8 +162,7 @@ public final class ModelVersions implements AutoCloseable {
   private void unload(long version) {
     Loaded l = loaded.remove(version);
     if (l != null) {
-      states.put(version, Status.of(State.UNLOADING));
-      log.accept("unloading model " + name + " version " + version + " (after its in-flight requests)");
+      states.put(version, Status.of(State.UNLOADING)); // logged when closed, after its in-flight requests
       l.release();
     }
   }
