@@ -60,6 +60,23 @@ class ServeCliTest {
   }
 
   @Test
+  void aMissingBasePathOrBadFlagIsRefusedBeforeListening() {
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    Path missing = tmp.resolve("nope");
+    int code = Main.execute(new String[] {"serve", "--model_base_path", missing.toString(), "--rest_api_port", "0"},
+        new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true), java.util.Map.of());
+    assertEquals(1, code, err.toString());
+    assertTrue(err.toString().contains("error: --model_base_path " + missing + ": no such folder"), err.toString());
+    assertEquals("", out.toString());
+    err.getBuffer().setLength(0);
+    code = Main.execute(new String[] {"serve", "--model_base_path", tmp.toString(), "--rest_api_port=70000"},
+        new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true), java.util.Map.of());
+    assertEquals(1, code, err.toString());
+    assertTrue(err.toString().contains("--rest_api_port must be in [0, 65535]"), err.toString());
+  }
+
+  @Test
   void curlGetsTfServingsAnswersAndSigtermDrainsAndExitsZero() throws Exception {
     assumeTrue(hasCurl(), "curl is not installed (.ci/run installs it)");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
