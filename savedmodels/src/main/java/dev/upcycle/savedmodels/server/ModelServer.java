@@ -17,6 +17,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -246,7 +247,7 @@ public final class ModelServer implements AutoCloseable {
       throw new RestError(TfCode.INVALID_ARGUMENT, "Missing model name in request.");
     }
     SortedMap<Long, ModelVersions.Status> states = route.model().equals(options.modelName())
-        ? versions.states() : new java.util.TreeMap<>();
+        ? versions.states() : new TreeMap<>();
     ObjectNode root = RestJson.mapper().createObjectNode();
     ArrayNode list = root.putArray("model_version_status");
     if (route.version().isPresent()) {

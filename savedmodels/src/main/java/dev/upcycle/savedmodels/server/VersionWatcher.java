@@ -7,6 +7,7 @@ import dev.upcycle.savedmodels.ServingVersions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -66,7 +67,7 @@ public final class VersionWatcher implements AutoCloseable {
     seen.keySet().retainAll(found.keySet());
     failed.keySet().retainAll(found.keySet());
     List<Long> descending = new ArrayList<>(found.keySet());
-    java.util.Collections.reverse(descending);
+    Collections.reverse(descending);
     boolean serving = false;
     for (long v : descending) {
       Path dir = found.get(v);

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -97,7 +98,7 @@ class ServerProtocolTest {
         TestServers.versionDir(FIXTURE)), TestServers.versionDir(FIXTURE)).getSignatureDefMap();
     List<String> names = new ArrayList<>();
     ours.fieldNames().forEachRemaining(names::add);
-    assertEquals(new java.util.TreeSet<>(declared.keySet()), new java.util.TreeSet<>(names));
+    assertEquals(new TreeSet<>(declared.keySet()), new TreeSet<>(names));
     for (String n : names) {
       assertEquals(theirs.get(n), ours.get(n), "signature " + n);
     }
