@@ -20,9 +20,10 @@ import java.nio.file.Path;
  * @param bodyLimitBytes the largest request body answered; larger ones get HTTP 413 ({@value #BODY_LIMIT_FLAG})
  * @param threads request threads ({@value #THREADS_FLAG}); a slow client holds one at most until
  *     the read timeout
- * @param readTimeoutSeconds the longest a client may take to send a request (headers and body) or
- *     to read the response before its connection is closed ({@value #READ_TIMEOUT_FLAG}); also the
- *     longest shutdown waits for in-flight requests
+ * @param readTimeoutSeconds the longest a client may take to send a request (headers and body), and
+ *     the longest its answer may take to be computed and sent once the request is read, before its
+ *     connection is closed ({@value #READ_TIMEOUT_FLAG}); also the longest shutdown waits for
+ *     in-flight requests
  */
 public record ServerOptions(String modelName, Path basePath, String host, int port, int pollSeconds,
     long bodyLimitBytes, int threads, int readTimeoutSeconds) {

@@ -64,8 +64,8 @@ public final class ServeCommand implements Callable<Integer> {
   Integer threads;
 
   @Option(names = ServerOptions.READ_TIMEOUT_FLAG, defaultValue = "" + ServerOptions.DEFAULT_READ_TIMEOUT_SECONDS,
-      paramLabel = "S", description = "A client must send its request, and read the answer, within this many"
-          + " seconds or its connection is closed; shutdown waits as long for in-flight requests."
+      paramLabel = "S", description = "A request must arrive, and its answer be computed and sent, each within"
+          + " this many seconds, or the connection is closed; shutdown waits as long for in-flight requests."
           + " Default: ${DEFAULT-VALUE}.")
   int readTimeoutSeconds;
 
