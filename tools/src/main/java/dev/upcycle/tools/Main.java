@@ -9,6 +9,7 @@ import dev.upcycle.tools.cli.EvalCommand;
 import dev.upcycle.tools.cli.ExperimentCommand;
 import dev.upcycle.tools.cli.ExportCommand;
 import dev.upcycle.tools.cli.PredictCommand;
+import dev.upcycle.tools.cli.ServeCommand;
 import dev.upcycle.tools.cli.TrainBenchCommand;
 import dev.upcycle.tools.cli.TrainCommand;
 import dev.upcycle.tools.cli.InspectCommand;
@@ -48,7 +49,8 @@ public final class Main {
   /** Top-level subcommands, in help order. New commands are registered here and only here. */
   public static final List<Class<?>> COMMANDS =
       List.of(DemoCommand.class, InspectCommand.class, ConvertCommand.class, DataCommand.class, TrainCommand.class,
-          EvalCommand.class, ExportCommand.class, PredictCommand.class, ExperimentCommand.class, BenchCommand.class);
+          EvalCommand.class, ExportCommand.class, PredictCommand.class, ServeCommand.class,
+          ExperimentCommand.class, BenchCommand.class);
 
   /** Subcommands of {@code upcycle bench}, in help order. */
   public static final List<Class<?>> BENCHES =

@@ -152,8 +152,8 @@ public final class RestJson {
     };
   }
 
-  /** {@code {"error": message}}. */
-  static String errorBody(String message) {
+  /** {@code {"error": message}}, TF Serving's error body. */
+  public static String errorBody(String message) {
     ObjectNode e = MAPPER.createObjectNode();
     e.put("error", message);
     return write(e);
