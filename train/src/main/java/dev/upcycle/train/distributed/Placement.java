@@ -5,6 +5,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.collect.ImmutableList;
 import dev.upcycle.model.graph.SessionConfigs;
+import java.time.Duration;
 import java.util.Optional;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
@@ -21,9 +22,11 @@ import org.tensorflow.proto.ConfigProto;
  * @param replicaDevices the device of each replica, in batch-shard order
  * @param target the session target; empty for an in-process session
  * @param localCpus CPU devices the in-process session creates (1 for a target session)
+ * @param timeout deadline of every blocking operation of the session (a step, a restore): a step
+ *     that waits on a dead task fails after it; zero = none
  */
 public record Placement(DeviceSpec parameterDevice, ImmutableList<DeviceSpec> replicaDevices, Optional<String> target,
-    int localCpus) {
+    int localCpus, Duration timeout) {
 
   private static final ClusterSpec.Task LOCAL_TASK = new ClusterSpec.Task("localhost", 0);
 
@@ -32,6 +35,7 @@ public record Placement(DeviceSpec parameterDevice, ImmutableList<DeviceSpec> re
     checkArgument(replicaDevices != null && !replicaDevices.isEmpty(), "a placement needs at least one replica device");
     checkNotNull(target, "target");
     checkArgument(localCpus >= 1, "localCpus must be >= 1, got %s", localCpus);
+    checkArgument(timeout != null && !timeout.isNegative(), "timeout must be >= 0, got %s", timeout);
   }
 
   /** {@code n} CPU devices in this process: variables on CPU:0, replica i on CPU:i. */
@@ -41,15 +45,16 @@ public record Placement(DeviceSpec parameterDevice, ImmutableList<DeviceSpec> re
     for (int i = 0; i < n; i++) {
       replicas.add(cpu(LOCAL_TASK, i));
     }
-    return new Placement(cpu(LOCAL_TASK, 0), replicas.build(), Optional.empty(), n);
+    return new Placement(cpu(LOCAL_TASK, 0), replicas.build(), Optional.empty(), n, Duration.ZERO);
   }
 
   /**
    * A cluster: variables on {@code ps:0} when the cluster has a ps job, else on the chief (worker 0
    * when there is no chief); one replica per worker task (the chief's task only when there are no
-   * workers); the session goes through the chief's server.
+   * workers); the session goes through the chief's server, each blocking operation within
+   * {@code timeout}.
    */
-  public static Placement cluster(ClusterSpec cluster) {
+  public static Placement cluster(ClusterSpec cluster, Duration timeout) {
     checkNotNull(cluster, "cluster");
     ClusterSpec.Task holder = cluster.jobs().containsKey(ClusterSpec.PS) ? new ClusterSpec.Task(ClusterSpec.PS, 0)
         : cluster.chief();
@@ -62,7 +67,7 @@ public record Placement(DeviceSpec parameterDevice, ImmutableList<DeviceSpec> re
       replicas.add(cpu(new ClusterSpec.Task(ClusterSpec.WORKER, i), 0));
     }
     return new Placement(cpu(holder, 0), replicas.build(),
-        Optional.of(cluster.target(cluster.chief())), 1);
+        Optional.of(cluster.target(cluster.chief())), 1, timeout);
   }
 
   /** CPU {@code index} of {@code task}: {@code /job:<type>/replica:0/task:<index>/device:CPU:<index>}. */
@@ -81,6 +86,7 @@ public record Placement(DeviceSpec parameterDevice, ImmutableList<DeviceSpec> re
     if (target.isEmpty()) {
       c.putDeviceCount("CPU", localCpus);
     }
+    c.setOperationTimeoutInMs(timeout.toMillis());
     return c.build();
   }
 
