@@ -2,6 +2,7 @@ package dev.upcycle.tools;
 
 import dev.upcycle.tools.cli.BenchCommand;
 import dev.upcycle.tools.cli.CeilingBenchCommand;
+import dev.upcycle.tools.cli.ClusterCommand;
 import dev.upcycle.tools.cli.ConvertBenchCommand;
 import dev.upcycle.tools.cli.ConvertCommand;
 import dev.upcycle.tools.cli.DataCommand;
@@ -9,6 +10,7 @@ import dev.upcycle.tools.cli.EvalCommand;
 import dev.upcycle.tools.cli.ExperimentCommand;
 import dev.upcycle.tools.cli.ExportCommand;
 import dev.upcycle.tools.cli.PredictCommand;
+import dev.upcycle.tools.cli.ServerCommand;
 import dev.upcycle.tools.cli.TrainBenchCommand;
 import dev.upcycle.tools.cli.TrainCommand;
 import dev.upcycle.tools.cli.InspectCommand;
@@ -48,7 +50,8 @@ public final class Main {
   /** Top-level subcommands, in help order. New commands are registered here and only here. */
   public static final List<Class<?>> COMMANDS =
       List.of(DemoCommand.class, InspectCommand.class, ConvertCommand.class, DataCommand.class, TrainCommand.class,
-          EvalCommand.class, ExportCommand.class, PredictCommand.class, ExperimentCommand.class, BenchCommand.class);
+          EvalCommand.class, ExportCommand.class, PredictCommand.class, ExperimentCommand.class, BenchCommand.class,
+          ServerCommand.class, ClusterCommand.class);
 
   /** Subcommands of {@code upcycle bench}, in help order. */
   public static final List<Class<?>> BENCHES =

@@ -40,7 +40,7 @@ public final class ClusterServer {
 
   static boolean portFree(int port) {
     try (ServerSocket s = new ServerSocket()) {
-      s.setReuseAddress(false);
+      s.setReuseAddress(true); // as gRPC binds: a port only in TIME_WAIT is free, a listening one is not
       s.bind(new InetSocketAddress(port));
       return true;
     } catch (IOException e) {
