@@ -18,9 +18,13 @@ public final class ServerCommand implements Callable<Integer> {
 
   @Mixin ClusterOptions cluster = new ClusterOptions();
 
+  @picocli.CommandLine.Option(names = "--intra-op-threads", paramLabel = "N", defaultValue = "0",
+      description = "Threads per op (and inter-op threads) on this task; 0 = TensorFlow's default. Default: ${DEFAULT-VALUE}.")
+  int intraOpThreads;
+
   @Override
   public Integer call() throws Exception {
-    ClusterServer.serve(cluster.spec());
+    ClusterServer.serve(cluster.spec(), intraOpThreads);
     return 0;
   }
 }

@@ -203,6 +203,14 @@ public record ClusterSpec(ImmutableMap<String, ImmutableList<String>> jobs, Task
 
   /** TensorFlow's ServerDef for this process's task. */
   public ServerDef serverDef() {
+    return serverDef(org.tensorflow.proto.ConfigProto.getDefaultInstance());
+  }
+
+  /**
+   * TensorFlow's ServerDef for this process's task, whose devices and sessions use
+   * {@code sessionConfig} (e.g. its intra-op thread count).
+   */
+  public ServerDef serverDef(org.tensorflow.proto.ConfigProto sessionConfig) {
     ClusterDef.Builder cluster = ClusterDef.newBuilder();
     jobs.forEach((job, addresses) -> {
       JobDef.Builder j = JobDef.newBuilder().setName(job);
@@ -212,7 +220,7 @@ public record ClusterSpec(ImmutableMap<String, ImmutableList<String>> jobs, Task
       cluster.addJob(j);
     });
     return ServerDef.newBuilder().setCluster(cluster).setJobName(task.type()).setTaskIndex(task.index())
-        .setProtocol("grpc").build();
+        .setProtocol("grpc").setDefaultSessionConfig(sessionConfig).build();
   }
 
   /** The TF_CONFIG JSON of this spec (what {@link #parse} reads). */

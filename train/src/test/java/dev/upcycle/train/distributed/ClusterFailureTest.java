@@ -95,7 +95,7 @@ class ClusterFailureTest {
       long[] killedAt = {0};
       List<String> failed = chief(cluster, run, "fresh", 2, line -> {
         if (line.equals("CHECKPOINT 2")) {
-          cluster.workers.get(1).destroyForcibly();
+          cluster.kill(1);
           killedAt[0] = System.nanoTime();
         }
         return true;
@@ -111,7 +111,7 @@ class ClusterFailureTest {
       List<Path> kept = new CheckpointManager(checkpoints, 3).list();
       assertEquals(2, CheckpointManager.stepOf(kept.get(kept.size() - 1)), "last complete checkpoint: " + kept);
 
-      cluster.workers.set(1, cluster.startWorker(1));
+      cluster.restart(1);
       List<String> resumed = chief(cluster, run, "resume", 0, l -> true);
       assertEquals("EXIT 0", resumed.get(resumed.size() - 1), resumed.toString());
       List<Double> got = losses(dir.resolve("killed"));

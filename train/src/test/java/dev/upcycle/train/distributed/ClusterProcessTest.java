@@ -67,7 +67,7 @@ class ClusterProcessTest {
         try (Batch b = data.nextBatch(0)) {
           step.run(b, 0);
         }
-        cluster.workers.get(1).destroyForcibly().waitFor();
+        cluster.kill(1);
         long t0 = System.nanoTime();
         RuntimeException e = assertThrows(RuntimeException.class, () -> {
           try (Batch b = data.nextBatch(1)) {
