@@ -243,7 +243,8 @@ public final class ReplicatedModel {
     for (int r = 0; r < n; r++) {
       logits.add(replica(graph, r, template.outputs.logits()));
     }
-    ModelOutputs<T> outputs = new ModelOutputs<>(sum.concat(logits, sum.constant(0)), ImmutableList.copyOf(layers),
+    Operand<T> allLogits = n == 1 ? logits.get(0) : sum.concat(logits, sum.constant(0));
+    ModelOutputs<T> outputs = new ModelOutputs<>(allLogits, ImmutableList.copyOf(layers),
         mean(sum, graph, template.outputs.auxLoss(), n), mean(sum, graph, template.outputs.routerZLoss(), n));
     Output<?>[] gradients = new Output<?>[template.gradients.length];
     for (int i = 0; i < gradients.length; i++) {

@@ -72,6 +72,14 @@ class ReplicatedModelTest {
   }
 
   @Test
+  void oneReplicaGivesTheOneProcessLosses() {
+    ModelSpec spec = DistributedModels.dense();
+    try (TrainStep<TFloat32> step = replicated(spec, Placement.localCpus(1))) {
+      assertSameLosses(oneProcess(spec), losses(step, spec));
+    }
+  }
+
+  @Test
   void twoLocalDevicesGiveTheOneProcessLossesMoeExpertChoiceAndTop2() {
     ModelSpec spec = DistributedModels.moe();
     List<Double> want = oneProcess(spec);
