@@ -88,7 +88,7 @@ public final class ReplicatedModel {
     Template<T> template = Template.build(spec, shard, dtype, seed, zLossFactor, labelSmoothing);
     Graph graph = new Graph();
     try {
-      return assemble(spec, shape, shard, graph, template, placement, xla, seed, zLossFactor, labelSmoothing);
+      return assemble(spec, shape, shard, graph, template, placement, xla, seed);
     } catch (RuntimeException e) {
       graph.close();
       throw e;
@@ -147,8 +147,7 @@ public final class ReplicatedModel {
   }
 
   private static <T extends TFloating> ModelGraph<T> assemble(ModelSpec spec, BatchShape shape, BatchShape shard,
-      Graph graph, Template<T> template, Placement placement, boolean xla, long seed, double zLossFactor,
-      double labelSmoothing) {
+      Graph graph, Template<T> template, Placement placement, boolean xla, long seed) {
     int n = placement.replicas();
     Class<T> dtype = template.store.dtype();
     Ops tf = Ops.create(graph).withDevice(placement.parameterDevice());

@@ -47,7 +47,10 @@ class ReplicatedModelTest {
   }
 
   static TrainStep<TFloat32> replicated(ModelSpec spec, Placement placement) {
-    TrainStep.Options o = DistributedModels.options();
+    return replicated(spec, placement, DistributedModels.options());
+  }
+
+  static TrainStep<TFloat32> replicated(ModelSpec spec, Placement placement, TrainStep.Options o) {
     return TrainStep.over(ReplicatedModel.build(spec, DistributedModels.SHAPE, TFloat32.class, o.initSeed(),
         o.zLossFactor(), o.labelSmoothing(), placement, o.xla()), o).initialize();
   }
@@ -68,6 +71,17 @@ class ReplicatedModelTest {
     List<Double> want = oneProcess(spec);
     try (TrainStep<TFloat32> step = replicated(spec, Placement.localCpus(2))) {
       assertSameLosses(want, losses(step, spec));
+    }
+  }
+
+  @Test
+  void xlaAutoClusteringOfTheReplicasGivesTheSameLosses() {
+    ModelSpec spec = DistributedModels.moe();
+    TrainStep.Options o = DistributedModels.options();
+    TrainStep.Options xla = new TrainStep.Options(o.optimizer(), o.schedule(), o.clipNorm(), true, o.zLossFactor(),
+        o.labelSmoothing(), o.initSeed());
+    try (TrainStep<TFloat32> step = replicated(spec, Placement.localCpus(2), xla)) {
+      assertSameLosses(oneProcess(spec), losses(step, spec));
     }
   }
 
