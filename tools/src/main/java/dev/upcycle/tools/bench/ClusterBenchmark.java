@@ -28,8 +28,9 @@ import org.tensorflow.types.TFloat32;
  * worker processes (weak scaling), each worker pinned to one core ({@code taskset}, when present)
  * with one intra-op thread, so both configurations give each replica the same core. The chief
  * (this JVM) holds the variables and applies the update. Figures per configuration: steps/s,
- * examples/s, and the bytes that cross task boundaries per step by construction of the in-graph
- * replicas (each worker reads every variable and sends back every gradient, plus its input shard).
+ * examples/s, the bytes received over gRPC in one traced step ({@code bytes_per_step}) and what the
+ * in-graph replicas move by construction ({@code bytes_per_step_model}: each worker reads every
+ * variable and sends back every gradient, plus its input shard).
  * Ratio {@code scaling_2_over_1_workers} = examples/s with 2 workers ÷ with 1 (ideal 2).
  */
 public final class ClusterBenchmark {
@@ -79,19 +80,44 @@ public final class ClusterBenchmark {
             paramBytes += 4 * v.numElements();
           }
           long inputBytes = 4L * shape.batch() * (o.inputLength() + 2L * o.targetLength());
+          long measured = receivedBytes(step.runTraced(batch, s[0]++), progress);
           double stepsPerS = 1000 / ms.median();
           examplesPerS[workers] = stepsPerS * shape.batch();
           String name = BenchResult.name("cluster", workers == 1 ? "1_worker" : workers + "_workers", false);
           report = report.withResult(BenchResult.timed(name, ms)
               .withTokensPerStep((double) shape.batch() * o.inputLength())
               .with("workers", workers).with("steps_per_s", stepsPerS).with("examples_per_s", examplesPerS[workers])
-              .with("bytes_per_step", (double) workers * 2 * paramBytes + inputBytes)
+              .with("bytes_per_step", (double) measured)
+              .with("bytes_per_step_model", (double) workers * 2 * paramBytes + inputBytes)
               .with("parameters", paramBytes / 4).with("pinned_one_core_per_worker", pinned ? "yes" : "no")
               .with("load_1m", load()));
         }
       }
     }
     return report.withRatio("scaling_2_over_1_workers", examplesPerS[2] / examplesPerS[1]);
+  }
+
+  /**
+   * Bytes received over gRPC in a traced step: the workers' and chief's {@code RecvTensor} entries
+   * of the step stats (variables and shards to the workers, gradients and statistics back; with one
+   * device per task every one of them crosses tasks).
+   */
+  static long receivedBytes(org.tensorflow.proto.RunMetadata md, PrintStream progress) {
+    long bytes = 0;
+    int transfers = 0;
+    for (var d : md.getStepStats().getDevStatsList()) {
+      for (var n : d.getNodeStatsList()) {
+        if (!n.getNodeName().equals("RecvTensor")) {
+          continue;
+        }
+        transfers++;
+        for (var out : n.getOutputList()) {
+          bytes += out.getTensorDescription().getAllocationDescription().getRequestedBytes();
+        }
+      }
+    }
+    progress.printf("  traced step: %d tensors received over gRPC, %d bytes%n", transfers, bytes);
+    return bytes;
   }
 
   /** The 1-minute load average (other processes share the cores), or -1 where /proc is missing. */
