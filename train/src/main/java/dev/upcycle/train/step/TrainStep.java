@@ -154,7 +154,10 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
   public static <T extends TFloating> TrainStep<T> over(ModelGraph<T> model, Options options) {
     checkNotNull(model, "model");
     checkNotNull(options, "options");
-    checkArgument(model.gradients != null, "the model was built without gradients");
+    if (model.gradients == null) {
+      model.close();
+      throw new IllegalArgumentException("the model was built without gradients: a train step needs them");
+    }
     return new TrainStep<>(model, options);
   }
 
