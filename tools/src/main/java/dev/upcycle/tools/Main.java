@@ -2,6 +2,8 @@ package dev.upcycle.tools;
 
 import dev.upcycle.tools.cli.BenchCommand;
 import dev.upcycle.tools.cli.CeilingBenchCommand;
+import dev.upcycle.tools.cli.ClusterBenchCommand;
+import dev.upcycle.tools.cli.ClusterCommand;
 import dev.upcycle.tools.cli.ConvertBenchCommand;
 import dev.upcycle.tools.cli.ConvertCommand;
 import dev.upcycle.tools.cli.DataCommand;
@@ -10,6 +12,7 @@ import dev.upcycle.tools.cli.ExperimentCommand;
 import dev.upcycle.tools.cli.ExportCommand;
 import dev.upcycle.tools.cli.PredictCommand;
 import dev.upcycle.tools.cli.ServeCommand;
+import dev.upcycle.tools.cli.ServerCommand;
 import dev.upcycle.tools.cli.TrainBenchCommand;
 import dev.upcycle.tools.cli.TrainCommand;
 import dev.upcycle.tools.cli.InspectCommand;
@@ -50,11 +53,12 @@ public final class Main {
   public static final List<Class<?>> COMMANDS =
       List.of(DemoCommand.class, InspectCommand.class, ConvertCommand.class, DataCommand.class, TrainCommand.class,
           EvalCommand.class, ExportCommand.class, PredictCommand.class, ServeCommand.class,
-          ExperimentCommand.class, BenchCommand.class);
+          ExperimentCommand.class, BenchCommand.class, ServerCommand.class, ClusterCommand.class);
 
   /** Subcommands of {@code upcycle bench}, in help order. */
   public static final List<Class<?>> BENCHES =
-      List.of(CeilingBenchCommand.class, ModelBenchCommand.class, ConvertBenchCommand.class, TrainBenchCommand.class);
+      List.of(CeilingBenchCommand.class, ModelBenchCommand.class, ConvertBenchCommand.class, TrainBenchCommand.class,
+          ClusterBenchCommand.class);
 
   /** Environment variable that turns on stack traces like {@code --verbose}. */
   public static final String DEBUG_ENV = "UPCYCLE_DEBUG";

@@ -65,6 +65,38 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
     }
   }
 
+  private ModelGraph(ModelSpec spec, BatchShape shape, Graph graph, Session session, Ops tf, VariableStore<T> store,
+      BuildContext<T> ctx, ModelInputs<T> inputs, ModelOutputs<T> outputs, Losses.TokenLoss<T> loss,
+      Operand<T> totalLoss, Placeholder<TInt64> stepSeed, Output<?>[] gradients) {
+    this.spec = spec;
+    this.shape = shape;
+    this.graph = graph;
+    this.session = session;
+    this.tf = tf;
+    this.store = store;
+    this.ctx = ctx;
+    this.inputs = inputs;
+    this.outputs = outputs;
+    this.loss = loss;
+    this.totalLoss = totalLoss;
+    this.stepSeed = stepSeed;
+    this.gradients = gradients;
+  }
+
+  /**
+   * A model whose parts were built elsewhere in {@code graph} (in-graph data-parallel replicas,
+   * {@code dev.upcycle.train.distributed.ReplicatedModel}): {@code inputs} are fed whole,
+   * {@code loss}, {@code totalLoss} and {@code gradients} cover the whole batch. Takes ownership of
+   * graph and session.
+   */
+  public static <T extends TFloating> ModelGraph<T> assemble(ModelSpec spec, BatchShape shape, Graph graph,
+      Session session, Ops tf, VariableStore<T> store, BuildContext<T> ctx, ModelInputs<T> inputs,
+      ModelOutputs<T> outputs, Losses.TokenLoss<T> loss, Operand<T> totalLoss, Placeholder<TInt64> stepSeed,
+      Output<?>[] gradients) {
+    return new ModelGraph<>(spec, shape, graph, session, tf, store, ctx, inputs, outputs, loss, totalLoss, stepSeed,
+        gradients);
+  }
+
   /** Builds the model; XLA auto-clustering on or off per {@code xla}. */
   public static <T extends TFloating> ModelGraph<T> build(ModelSpec spec, BatchShape shape, Class<T> dtype,
       boolean training, long seed, boolean withGradients, boolean xla) {

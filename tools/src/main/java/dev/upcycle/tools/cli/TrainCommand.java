@@ -4,6 +4,8 @@ import dev.upcycle.tools.progress.Progress;
 import dev.upcycle.tools.progress.ProgressConsole;
 import dev.upcycle.train.ckpt.CheckpointManager;
 import dev.upcycle.train.config.TrainConfig;
+import dev.upcycle.train.distributed.DistributedTraining;
+import dev.upcycle.train.distributed.Placement;
 import dev.upcycle.train.metrics.ProgressPrinter;
 import dev.upcycle.train.metrics.StepMetrics;
 import dev.upcycle.train.metrics.TrainListener;
@@ -58,8 +60,18 @@ public final class TrainCommand implements Callable<Integer> {
       description = "XLA-compile the step (--no-xla to compare). Default: ${DEFAULT-VALUE}.")
   boolean xla;
 
+  @Mixin ClusterOptions cluster = new ClusterOptions();
+
+  @Option(names = "--local-replicas", paramLabel = "N",
+      description = "Data-parallel replicas on N CPU devices of this process (in-graph, one update).")
+  Integer localReplicas;
+
   @Override
   public Integer call() throws Exception {
+    if (cluster.given() && localReplicas != null) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--cluster and --local-replicas exclude each other");
+    }
     Map<String, String> extra = new LinkedHashMap<>();
     if (output != null) {
       extra.put("output_dir", output.toString());
@@ -84,7 +96,15 @@ public final class TrainCommand implements Callable<Integer> {
       ProgressConsole console = ProgressConsole.stderr();
       try (BarListener bar = new BarListener(console)) {
         TrainListener listener = new ProgressPrinter(console.lines(), config.logEvery()).andThen(bar);
-        result = Trainer.run(config, train, Optional.ofNullable(init), resume, listener, Optional.ofNullable(eval));
+        if (cluster.given()) {
+          result = DistributedTraining.runChief(cluster.spec(), cluster.timeout(), config, train,
+              Optional.ofNullable(init), resume, listener, Optional.ofNullable(eval));
+        } else {
+          Trainer.StepFactory steps = localReplicas == null ? Trainer.ONE_PROCESS
+              : DistributedTraining.steps(Placement.localCpus(localReplicas));
+          result = Trainer.run(config, train, Optional.ofNullable(init), resume, listener, Optional.ofNullable(eval),
+              steps);
+        }
       }
       var out = spec.commandLine().getOut();
       out.printf("trained steps %d -> %d; run folder %s%n", result.startStep(), result.finalStep(), result.runDir());

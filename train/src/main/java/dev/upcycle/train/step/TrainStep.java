@@ -78,10 +78,10 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
   private final List<Operand<T>> grads;
   private final List<Operand<?>> fetches = new ArrayList<>();
 
-  private TrainStep(ModelSpec spec, BatchShape shape, Class<T> dtype, Options options) {
+  private TrainStep(ModelGraph<T> model, Options options) {
     this.options = options;
-    this.model = ModelGraph.build(spec, shape, dtype, true, options.initSeed(), true,
-        SessionConfigs.cpu(options.xla()), options.zLossFactor(), options.labelSmoothing());
+    this.model = model;
+    Class<T> dtype = model.store.dtype();
     try {
       Ops tf = model.tf.withSubScope("train");
       this.state = new StateStore(model.tf);
@@ -143,7 +143,22 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
     checkNotNull(shape, "shape");
     checkNotNull(dtype, "dtype");
     checkNotNull(options, "options");
-    return new TrainStep<>(spec, shape, dtype, options);
+    return new TrainStep<>(ModelGraph.build(spec, shape, dtype, true, options.initSeed(), true,
+        SessionConfigs.cpu(options.xla()), options.zLossFactor(), options.labelSmoothing()), options);
+  }
+
+  /**
+   * The step over a model built elsewhere with gradients and a training graph (e.g. in-graph
+   * replicas, {@code dev.upcycle.train.distributed}); the step owns and closes it.
+   */
+  public static <T extends TFloating> TrainStep<T> over(ModelGraph<T> model, Options options) {
+    checkNotNull(model, "model");
+    checkNotNull(options, "options");
+    if (model.gradients == null) {
+      model.close();
+      throw new IllegalArgumentException("the model was built without gradients: a train step needs them");
+    }
+    return new TrainStep<>(model, options);
   }
 
   @SuppressWarnings("unchecked")

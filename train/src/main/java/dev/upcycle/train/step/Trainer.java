@@ -53,11 +53,17 @@ public final class Trainer {
    */
   public static TrainResult run(TrainConfig config, BatchSource source, Optional<Path> initCheckpoint, boolean resume,
       TrainListener listener, Optional<BatchSource> evalSource) throws IOException {
+    return run(config, source, initCheckpoint, resume, listener, evalSource, ONE_PROCESS);
+  }
+
+  /** {@link #run(TrainConfig, BatchSource, Optional, boolean, TrainListener, Optional)} with a step factory. */
+  public static TrainResult run(TrainConfig config, BatchSource source, Optional<Path> initCheckpoint, boolean resume,
+      TrainListener listener, Optional<BatchSource> evalSource, StepFactory steps) throws IOException {
     checkNotNull(config, "config");
     checkNotNull(evalSource, "evalSource");
     Optional<EvalPlan> plan = evalSource.filter(e -> config.evalEvery() > 0)
         .map(e -> new EvalPlan(e, config.evalBatches(), step -> step % config.evalEvery() == 0));
-    return runWithEvalPlan(config, source, initCheckpoint, resume, listener, plan);
+    return runWithEvalPlan(config, source, initCheckpoint, resume, listener, plan, steps);
   }
 
   /**
@@ -72,16 +78,39 @@ public final class Trainer {
     }
   }
 
+  /**
+   * Builds the train step of a run: {@link #ONE_PROCESS} by default; in-graph replicas over local
+   * devices or a cluster in {@code dev.upcycle.train.distributed.DistributedTraining}.
+   */
+  public interface StepFactory {
+    <T extends TFloating> TrainStep<T> build(TrainConfig config, Class<T> dtype);
+  }
+
+  /** One graph in this process: {@link TrainStep#build}. */
+  public static final StepFactory ONE_PROCESS = new StepFactory() {
+    @Override
+    public <T extends TFloating> TrainStep<T> build(TrainConfig config, Class<T> dtype) {
+      return TrainStep.build(config.modelSpec(), config.batchShape(), dtype, stepOptions(config));
+    }
+  };
+
   /** {@link #run(TrainConfig, BatchSource, Optional, boolean, TrainListener, Optional)} with an explicit plan. */
   public static TrainResult runWithEvalPlan(TrainConfig config, BatchSource source, Optional<Path> initCheckpoint,
       boolean resume, TrainListener listener, Optional<EvalPlan> evalPlan) throws IOException {
+    return runWithEvalPlan(config, source, initCheckpoint, resume, listener, evalPlan, ONE_PROCESS);
+  }
+
+  /** {@link #runWithEvalPlan(TrainConfig, BatchSource, Optional, boolean, TrainListener, Optional)} with a step factory. */
+  public static TrainResult runWithEvalPlan(TrainConfig config, BatchSource source, Optional<Path> initCheckpoint,
+      boolean resume, TrainListener listener, Optional<EvalPlan> evalPlan, StepFactory steps) throws IOException {
+    checkNotNull(steps, "steps");
     checkNotNull(config, "config");
     checkNotNull(source, "source");
     checkNotNull(initCheckpoint, "initCheckpoint");
     checkNotNull(listener, "listener");
     checkNotNull(evalPlan, "evalPlan");
     Class<? extends TFloating> dtype = config.dtype().equals("float64") ? TFloat64.class : TFloat32.class;
-    return runTyped(config, dtype, source, initCheckpoint, resume, listener, evalPlan);
+    return runTyped(config, dtype, source, initCheckpoint, resume, listener, evalPlan, steps);
   }
 
   /**
@@ -102,12 +131,12 @@ public final class Trainer {
   }
 
   private static <T extends TFloating> TrainResult runTyped(TrainConfig config, Class<T> dtype, BatchSource source,
-      Optional<Path> initCheckpoint, boolean resume, TrainListener listener, Optional<EvalPlan> evalPlan)
-      throws IOException {
+      Optional<Path> initCheckpoint, boolean resume, TrainListener listener, Optional<EvalPlan> evalPlan,
+      StepFactory steps) throws IOException {
     Path runDir = Path.of(config.outputDir()).toAbsolutePath().normalize();
     CheckpointManager checkpoints = new CheckpointManager(runDir.resolve("checkpoints"), config.keepCheckpoints());
     String configJson = config.toJson();
-    try (TrainStep<T> step = TrainStep.build(config.modelSpec(), config.batchShape(), dtype, stepOptions(config))) {
+    try (TrainStep<T> step = steps.build(config, dtype)) {
       SessionState state = new SessionState(step);
       step.initialize();
       Optional<Path> latest = resume ? checkpoints.latest() : Optional.empty();
