@@ -83,10 +83,9 @@ public final class MoeLayer {
 
   /**
    * The rows the experts multiply, expert-major: {@code slot} [R] is each row's flat index into the
-   * routing's slots in [E, G, C] order (null with capacity routing, where every slot is a row, in
-   * that order), {@code token} [R] its token in the whole batch, and the rows of each expert:
-   * {@code staticSizes} with capacity routing (null otherwise), {@code sizes} [E] with dropless
-   * routing (null otherwise).
+   * routing's [E, G, C] slot order (slots transposed from [G, E, C]), {@code token} [R] its token in
+   * the whole batch, and {@code sizes} the rows of each expert — static ({@code staticSizes}) with
+   * capacity routing, a tensor [E] with dropless routing.
    */
   record Rows(Operand<TInt32> slot, Operand<TInt32> token, Operand<TInt32> sizes, long[] staticSizes) {}
 
@@ -159,6 +158,18 @@ public final class MoeLayer {
   /** Expert e's slice of a stacked expert weight [E, ...] → E × [...]. */
   private static <T extends TFloating> java.util.List<org.tensorflow.Output<T>> perExpert(Ops tf, Operand<T> stacked, int experts) {
     return tf.unstack(stacked, (long) experts).output();
+  }
+
+  /**
+   * Refuses XLA with a dropless router: its experts' row counts change from step to step, and XLA
+   * compiles static shapes only (SplitV's sizes must be compile-time constants), so the step would
+   * fail to compile (or recompile every step). {@code where} names the setting, e.g. {@code xla}.
+   */
+  public static void checkXla(MoeConfig moe, boolean xla, String where) {
+    boolean dropless = moe != null && moe.numExperts() > 0
+        && (moe.encoderRouter().dropless() || moe.decoderRouter().dropless());
+    checkArgument(!(xla && dropless), "%s: dropless MoE routing (moe.*_router.dropless) has dynamic per-expert row"
+        + " counts, which XLA cannot compile; turn XLA off or use capacity routing", where);
   }
 
   /**

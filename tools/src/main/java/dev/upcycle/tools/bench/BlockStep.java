@@ -37,6 +37,7 @@ final class BlockStep implements AutoCloseable {
 
   /** {@code moe} null builds the dense block. */
   BlockStep(int tokens, int d, int dFf, MoeConfig moe, boolean xla) {
+    MoeLayer.checkXla(moe, xla, "bench block xla");
     Ops tf = Ops.create(graph);
     VariableStore<TFloat32> store = new VariableStore<>(tf, TFloat32.class, 17);
     BuildContext<TFloat32> ctx = BuildContext.create(tf, store, true, null);
