@@ -11,17 +11,22 @@ import dev.upcycle.model.layers.Activations;
 import dev.upcycle.model.layers.Dropout;
 import dev.upcycle.model.layers.Shapes;
 import dev.upcycle.model.names.CanonicalNames;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
 
 /**
- * An MoE MLP block replacing {@code <prefix>/mlp}: tokens are split into groups, routed, gathered
- * into per-expert buffers [E, groups·C, d], run through all experts as batched matmuls over the
- * stacked weights {@code <prefix>/expert/...} [E, d, d_ff], weighted by their combine weights and
- * summed back per token with UnsortedSegmentSum. A token no expert took gets 0 here, so the block's
- * residual connection passes it through unchanged.
+ * An MoE MLP block replacing {@code <prefix>/mlp}: tokens are split into groups and routed; the
+ * tokens of all slots are gathered once into rows grouped by expert [R, d] (capacity routing: every
+ * slot, R = E·G·C; dropless top-K: the N·K filled slots only), each expert runs as plain matmuls on
+ * its contiguous rows with its slice of the stacked weights {@code <prefix>/expert/...} [E, d, d_ff],
+ * and the rows, weighted by their combine weights, are summed back per token with
+ * UnsortedSegmentSum. A token no expert took gets 0 here, so the block's residual connection passes
+ * it through unchanged.
  */
 public final class MoeLayer {
 
@@ -83,9 +88,10 @@ public final class MoeLayer {
 
   /**
    * The rows the experts multiply, expert-major: {@code slot} [R] is each row's flat index into the
-   * routing's [E, G, C] slot order (slots transposed from [G, E, C]), {@code token} [R] its token in
-   * the whole batch, and {@code sizes} the rows of each expert — static ({@code staticSizes}) with
-   * capacity routing, a tensor [E] with dropless routing.
+   * routing's slots in [E, G, C] order (null with capacity routing, where every slot is a row, in
+   * that order), {@code token} [R] its token in the whole batch, and the rows of each expert:
+   * {@code staticSizes} with capacity routing (null otherwise), {@code sizes} [E] with dropless
+   * routing (null otherwise).
    */
   record Rows(Operand<TInt32> slot, Operand<TInt32> token, Operand<TInt32> sizes, long[] staticSizes) {}
 
@@ -95,7 +101,7 @@ public final class MoeLayer {
     long perExpert = t[0] * t[2];
     Operand<TInt32> byExpert = slotTokensByExpert(tf, routing, groupSize); // [E·G·C]
     long[] sizes = new long[experts];
-    java.util.Arrays.fill(sizes, perExpert);
+    Arrays.fill(sizes, perExpert);
     return new Rows(null, byExpert, null, sizes);
   }
 
@@ -126,25 +132,25 @@ public final class MoeLayer {
     Ops tf = ctx.tf();
     int experts = rows.staticSizes() != null ? rows.staticSizes().length : (int) Shapes.of(rows.sizes())[0];
     Operand<TInt32> sizes = rows.staticSizes() != null
-        ? tf.constant(java.util.Arrays.stream(rows.staticSizes()).mapToInt(Math::toIntExact).toArray())
+        ? tf.constant(Arrays.stream(rows.staticSizes()).mapToInt(Math::toIntExact).toArray())
         : rows.sizes();
     Initializer init = Initializer.fanIn(1.0);
-    java.util.List<org.tensorflow.Output<T>> in = tf.splitV(x, sizes, tf.constant(0), (long) experts).output();
-    java.util.List<Operand<T>> outs = new java.util.ArrayList<>();
+    List<org.tensorflow.Output<T>> in = tf.splitV(x, sizes, tf.constant(0), (long) experts).output();
+    List<Operand<T>> outs = new ArrayList<>();
     if (kind == ExpertKind.GATED_GELU) {
-      java.util.List<org.tensorflow.Output<T>> wi0 = perExpert(tf, ctx.store().get(prefix + "/wi_0/kernel", new long[] {experts, d, dFf}, init), experts);
-      java.util.List<org.tensorflow.Output<T>> wi1 = perExpert(tf, ctx.store().get(prefix + "/wi_1/kernel", new long[] {experts, d, dFf}, init), experts);
-      java.util.List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
+      List<org.tensorflow.Output<T>> wi0 = perExpert(tf, ctx.store().get(prefix + "/wi_0/kernel", new long[] {experts, d, dFf}, init), experts);
+      List<org.tensorflow.Output<T>> wi1 = perExpert(tf, ctx.store().get(prefix + "/wi_1/kernel", new long[] {experts, d, dFf}, init), experts);
+      List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
       for (int e = 0; e < experts; e++) {
         Operand<T> gate = Activations.geluTanh(ctx, tf.linalg.matMul(in.get(e), wi0.get(e)));
         Operand<T> h = Dropout.apply(ctx, tf.math.mul(gate, tf.linalg.matMul(in.get(e), wi1.get(e))), dropout);
         outs.add(tf.linalg.matMul(h, wo.get(e)));
       }
     } else {
-      java.util.List<org.tensorflow.Output<T>> wi = perExpert(tf, ctx.store().get(prefix + "/wi/kernel", new long[] {experts, d, dFf}, init), experts);
-      java.util.List<org.tensorflow.Output<T>> bi = perExpert(tf, ctx.store().get(prefix + "/wi/bias", new long[] {experts, dFf}, Initializer.zeros()), experts);
-      java.util.List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
-      java.util.List<org.tensorflow.Output<T>> bo = perExpert(tf, ctx.store().get(prefix + "/wo/bias", new long[] {experts, d}, Initializer.zeros()), experts);
+      List<org.tensorflow.Output<T>> wi = perExpert(tf, ctx.store().get(prefix + "/wi/kernel", new long[] {experts, d, dFf}, init), experts);
+      List<org.tensorflow.Output<T>> bi = perExpert(tf, ctx.store().get(prefix + "/wi/bias", new long[] {experts, dFf}, Initializer.zeros()), experts);
+      List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
+      List<org.tensorflow.Output<T>> bo = perExpert(tf, ctx.store().get(prefix + "/wo/bias", new long[] {experts, d}, Initializer.zeros()), experts);
       for (int e = 0; e < experts; e++) {
         Operand<T> h = tf.math.add(tf.linalg.matMul(in.get(e), wi.get(e)), bi.get(e));
         h = Dropout.apply(ctx, Activations.geluTanh(ctx, h), dropout);
@@ -156,7 +162,7 @@ public final class MoeLayer {
   }
 
   /** Expert e's slice of a stacked expert weight [E, ...] → E × [...]. */
-  private static <T extends TFloating> java.util.List<org.tensorflow.Output<T>> perExpert(Ops tf, Operand<T> stacked, int experts) {
+  private static <T extends TFloating> List<org.tensorflow.Output<T>> perExpert(Ops tf, Operand<T> stacked, int experts) {
     return tf.unstack(stacked, (long) experts).output();
   }
 
