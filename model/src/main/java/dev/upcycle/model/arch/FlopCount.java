@@ -10,10 +10,17 @@ import dev.upcycle.model.VitConfig;
 import dev.upcycle.model.moe.MoeLayer;
 
 /**
- * Matmul FLOPs of a forward pass (2 per multiply-add), counting projections, attention scores and
- * values, MLPs, expert MLPs at their capacity (the work done, including empty slots), routers and
- * logits. Norms, softmax and elementwise ops are left out (a few percent). A training step is
- * counted as 3× forward (backward = 2× forward), the usual MFU convention.
+ * Matmul FLOPs (2 per multiply-add) of what the graph computes, counting projections, attention
+ * scores and values, MLPs, expert MLPs on the rows they really multiply (capacity routing: every
+ * slot, empty ones included; dropless routing: the N·K real assignments), routers and logits.
+ * Norms, softmax, gathers and elementwise ops are left out (a few percent).
+ *
+ * <p>Backward of a matmul {@code y = a·w}: the weight gradient always costs one forward, and the
+ * input gradient one more only when {@code a} needs a gradient ({@link #trainMatmul}). Inside a
+ * model every activation needs one (the embeddings are trained), except the pixels that ViT's patch
+ * projection reads, so {@link #trainStep} is 3× forward less that one input gradient. A lone block
+ * whose input is a constant or an untrained variable computes less ({@link Backward#WEIGHTS_ONLY}):
+ * counting it as 3× forward overstates the work (for a gated MLP 9 counted for 7 done).
  */
 public final class FlopCount {
 
@@ -37,15 +44,43 @@ public final class FlopCount {
     }
     VitConfig c = (VitConfig) a;
     int len = c.sequenceLength();
-    double patches = 2.0 * batch * c.numPatches() * c.patchSize() * c.patchSize() * c.channels() * c.dModel();
+    double patches = patchProjection(c, batch);
     double enc = stack(spec, c.dModel(), c.dFf(), c.dModel(), c.layers(), batch, len, len, 0, false, false,
         spec.encoderLayout().sparseLayers(c.layers()).size());
     return patches + enc + 2.0 * batch * c.dModel() * c.numClasses();
   }
 
-  /** Training-step FLOPs: 3 × forward. */
+  /** Which gradients the backward pass of a block computes besides the weight gradients. */
+  public enum Backward {
+    /** The block's input is not trained and is no function of anything trained: no input gradient. */
+    WEIGHTS_ONLY,
+    /** The block's input is an activation whose gradient is needed, as inside a model. */
+    WEIGHTS_AND_INPUT;
+
+    /** How reports spell it: {@code weights_only} / {@code weights_and_input}. */
+    public String jsonName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * Training-step FLOPs: forward, weight gradients and activation gradients: 3 × forward, less the
+   * input gradient of ViT's patch projection (its input is the pixels).
+   */
   public static double trainStep(ModelSpec spec, int batch, int inputLength, int targetLength) {
-    return 3 * forward(spec, batch, inputLength, targetLength);
+    double step = 3 * forward(spec, batch, inputLength, targetLength);
+    if (spec.arch() instanceof VitConfig c) {
+      step -= patchProjection(c, batch);
+    }
+    return step;
+  }
+
+  /**
+   * Forward + backward FLOPs of a matmul whose forward costs {@code forward}: the weight gradient
+   * always, the input gradient only when {@code inputGradient}.
+   */
+  public static double trainMatmul(double forward, boolean inputGradient) {
+    return forward * (inputGradient ? 3 : 2);
   }
 
   /** FLOPs of one dense MLP on {@code tokens} tokens (gated: three matrices; biased: two). */
@@ -53,12 +88,52 @@ public final class FlopCount {
     return 2.0 * tokens * d * dFf * (gated ? 3 : 2);
   }
 
-  /** FLOPs of one MoE layer on {@code tokens} tokens: router + experts at capacity. */
+  /**
+   * Training FLOPs of one dense MLP block: its input matmuls (wi, or wi_0 and wi_1) need an input
+   * gradient only with {@link Backward#WEIGHTS_AND_INPUT}; wo's input (the hidden layer) always does.
+   */
+  public static double denseMlpStep(long tokens, int d, int dFf, boolean gated, Backward backward) {
+    double in = 2.0 * tokens * d * dFf * (gated ? 2 : 1);
+    double out = 2.0 * tokens * dFf * d;
+    return trainMatmul(in, backward == Backward.WEIGHTS_AND_INPUT) + trainMatmul(out, true);
+  }
+
+  /** FLOPs of one MoE layer on {@code tokens} tokens: router + experts on {@link #expertRows} rows. */
   public static double moeMlp(long tokens, int d, int dFf, boolean gated, MoeConfig moe, RouterConfig router) {
+    return router(tokens, d, moe) + denseMlp(expertRows(tokens, moe, router), d, dFf, gated);
+  }
+
+  /**
+   * Training FLOPs of one MoE block: the router and the experts' input matmuls take an input
+   * gradient only with {@link Backward#WEIGHTS_AND_INPUT}; the experts' wo always does.
+   */
+  public static double moeMlpStep(long tokens, int d, int dFf, boolean gated, MoeConfig moe, RouterConfig router,
+      Backward backward) {
+    boolean input = backward == Backward.WEIGHTS_AND_INPUT;
+    return trainMatmul(router(tokens, d, moe), input)
+        + denseMlpStep(expertRows(tokens, moe, router), d, dFf, gated, backward);
+  }
+
+  /**
+   * Rows the experts multiply for {@code tokens} tokens, all experts together: with capacity
+   * routing every slot, filled or not (groups · capacity · E); with dropless top-K routing every
+   * (token, expert) assignment and nothing else (tokens · K).
+   */
+  public static long expertRows(long tokens, MoeConfig moe, RouterConfig router) {
+    if (router.dropless()) {
+      return tokens * router.k();
+    }
     int s = MoeLayer.groupSize((int) tokens, moe.groupSize());
     long groups = tokens / s;
-    long slots = groups * (long) router.capacity(s, moe.numExperts()) * moe.numExperts();
-    return 2.0 * tokens * d * moe.numExperts() + denseMlp(slots, d, dFf, gated);
+    return groups * (long) router.capacity(s, moe.numExperts()) * moe.numExperts();
+  }
+
+  private static double router(long tokens, int d, MoeConfig moe) {
+    return 2.0 * tokens * d * moe.numExperts();
+  }
+
+  private static double patchProjection(VitConfig c, int batch) {
+    return 2.0 * batch * c.numPatches() * c.patchSize() * c.patchSize() * c.channels() * c.dModel();
   }
 
   private static double stack(ModelSpec spec, int d, int dFf, int inner, int layers, int batch, int len, int keyLen,

@@ -100,6 +100,7 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
   /** Builds the model; XLA auto-clustering on or off per {@code xla}. */
   public static <T extends TFloating> ModelGraph<T> build(ModelSpec spec, BatchShape shape, Class<T> dtype,
       boolean training, long seed, boolean withGradients, boolean xla) {
+    dev.upcycle.model.moe.MoeLayer.checkXla(spec.moe().orElse(null), xla, "xla");
     return new ModelGraph<>(spec, shape, dtype, training, seed, withGradients, SessionConfigs.cpu(xla),
         Losses.DEFAULT_Z_LOSS, 0);
   }

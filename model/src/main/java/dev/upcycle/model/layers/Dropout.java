@@ -16,7 +16,10 @@ public final class Dropout {
       return x;
     }
     Ops tf = ctx.tf();
-    Operand<T> u = tf.random.statelessRandomUniform(tf.constant(Shapes.of(x)), ctx.nextSeed(), ctx.dtype());
+    // static shapes everywhere except dropless MoE experts, whose row counts are dynamic
+    boolean dynamic = x.shape().hasUnknownDimension();
+    Operand<T> u = tf.random.statelessRandomUniform(dynamic ? tf.shape(x) : tf.constant(Shapes.of(x)), ctx.nextSeed(),
+        ctx.dtype());
     Operand<T> keep = tf.dtypes.cast(tf.math.greaterEqual(u, ctx.constant(rate)), ctx.dtype());
     return tf.math.mul(x, tf.math.mul(keep, ctx.constant(1.0 / (1.0 - rate))));
   }

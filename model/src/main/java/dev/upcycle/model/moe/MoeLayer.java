@@ -11,17 +11,22 @@ import dev.upcycle.model.layers.Activations;
 import dev.upcycle.model.layers.Dropout;
 import dev.upcycle.model.layers.Shapes;
 import dev.upcycle.model.names.CanonicalNames;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
 
 /**
- * An MoE MLP block replacing {@code <prefix>/mlp}: tokens are split into groups, routed, gathered
- * into per-expert buffers [E, groups·C, d], run through all experts as batched matmuls over the
- * stacked weights {@code <prefix>/expert/...} [E, d, d_ff], weighted by their combine weights and
- * summed back per token with UnsortedSegmentSum. A token no expert took gets 0 here, so the block's
- * residual connection passes it through unchanged.
+ * An MoE MLP block replacing {@code <prefix>/mlp}: tokens are split into groups and routed; the
+ * tokens of all slots are gathered once into rows grouped by expert [R, d] (capacity routing: every
+ * slot, R = E·G·C; dropless top-K: the N·K filled slots only), each expert runs as plain matmuls on
+ * its contiguous rows with its slice of the stacked weights {@code <prefix>/expert/...} [E, d, d_ff],
+ * and the rows, weighted by their combine weights, are summed back per token with
+ * UnsortedSegmentSum. A token no expert took gets 0 here, so the block's residual connection passes
+ * it through unchanged.
  */
 public final class MoeLayer {
 
@@ -64,44 +69,113 @@ public final class MoeLayer {
     Routing<T> routing = Router.of(routerConfig).route(ctx, logits);
     int cap = routing.capacity();
 
-    // slot → token of the whole batch, ordered [E, G·C]
-    Operand<TInt32> global = RouterMath.globalTokenIndex(tf, routing.tokenIndex(), groupSize); // [G, E, C]
-    Operand<TInt32> byExpert = tf.reshape(tf.linalg.transpose(global, tf.constant(new int[] {1, 0, 2})),
-        tf.constant(new long[] {experts, (long) groups * cap}));
-    Operand<T> expertIn = tf.gather(flat, byExpert, tf.constant(0)); // [E, G·C, d]
-    Operand<T> expertOut = experts(ctx, CanonicalNames.experts(prefix), expertIn, experts, d, dFf, kind, moe.expertDropout());
-    Operand<T> weights = tf.reshape(tf.linalg.transpose(routing.combineWeights(), tf.constant(new int[] {1, 0, 2})),
-        tf.constant(new long[] {experts, (long) groups * cap, 1}));
-    Operand<T> weighted = tf.math.mul(expertOut, weights);
-    long slots = (long) experts * groups * cap;
-    Operand<T> combined = tf.math.unsortedSegmentSum(tf.reshape(weighted, tf.constant(new long[] {slots, d})),
-        tf.reshape(byExpert, tf.constant(new long[] {slots})), tf.constant(tokens)); // [N, d]
+    // every row the experts multiply: its expert's rows are contiguous, expert 0 first
+    Rows rows = routerConfig.dropless()
+        ? DroplessRows.of(tf, routing, groupSize, experts, (long) tokens * routerConfig.k())
+        : capacityRows(tf, routing, groupSize, experts);
+    Operand<T> expertIn = tf.gather(flat, rows.token(), tf.constant(0)); // [R, d]
+    Operand<T> expertOut = experts(ctx, CanonicalNames.experts(prefix), expertIn, rows, d, dFf, kind,
+        moe.expertDropout()); // [R, d]
+    Operand<T> weights = tf.expandDims(rowValues(tf, routing.combineWeights(), rows), tf.constant(1)); // [R, 1]
+    // combine: each row's weighted output summed into its token (no expert took a token: 0)
+    Operand<T> combined = tf.math.unsortedSegmentSum(tf.math.mul(expertOut, weights), rows.token(),
+        tf.constant(tokens)); // [N, d]
     Operand<T> out = tf.reshape(combined, tf.constant(shape));
     MoeLayerStats<T> stats = new MoeLayerStats<>(prefix, routing.auxLoss(), routing.routerZLoss(),
         routing.expertFraction(), routing.droppedFraction(), cap, groupSize);
     return new Output<>(out, stats, routing);
   }
 
-  /** Runs all experts at once: x [E, T, d] → [E, T, d]. */
-  private static <T extends TFloating> Operand<T> experts(BuildContext<T> ctx, String prefix, Operand<T> x,
-      int experts, long d, long dFf, ExpertKind kind, double dropout) {
+  /**
+   * The rows the experts multiply, expert-major: {@code slot} [R] is each row's flat index into the
+   * routing's slots in [E, G, C] order (null with capacity routing, where every slot is a row, in
+   * that order), {@code token} [R] its token in the whole batch, and the rows of each expert:
+   * {@code staticSizes} with capacity routing (null otherwise), {@code sizes} [E] with dropless
+   * routing (null otherwise).
+   */
+  record Rows(Operand<TInt32> slot, Operand<TInt32> token, Operand<TInt32> sizes, long[] staticSizes) {}
+
+  /** Capacity routing: every slot, filled or not, G·C rows per expert. */
+  private static <T extends TFloating> Rows capacityRows(Ops tf, Routing<T> routing, int groupSize, int experts) {
+    long[] t = Shapes.of(routing.tokenIndex());
+    long perExpert = t[0] * t[2];
+    Operand<TInt32> byExpert = slotTokensByExpert(tf, routing, groupSize); // [E·G·C]
+    long[] sizes = new long[experts];
+    Arrays.fill(sizes, perExpert);
+    return new Rows(null, byExpert, null, sizes);
+  }
+
+  /** Token of every slot in the whole batch, slots ordered [E, G, C] and flattened. */
+  static <T extends TFloating> Operand<TInt32> slotTokensByExpert(Ops tf, Routing<T> routing, int groupSize) {
+    long[] t = Shapes.of(routing.tokenIndex());
+    Operand<TInt32> global = RouterMath.globalTokenIndex(tf, routing.tokenIndex(), groupSize); // [G, E, C]
+    return tf.reshape(tf.linalg.transpose(global, tf.constant(new int[] {1, 0, 2})),
+        tf.constant(new long[] {t[0] * t[1] * t[2]}));
+  }
+
+  /** A [G, E, C] routing tensor at every row: [R]. */
+  private static <T extends TFloating> Operand<T> rowValues(Ops tf, Operand<T> perSlot, Rows rows) {
+    long[] t = Shapes.of(perSlot);
+    Operand<T> byExpert = tf.reshape(tf.linalg.transpose(perSlot, tf.constant(new int[] {1, 0, 2})),
+        tf.constant(new long[] {t[0] * t[1] * t[2]})); // [E·G·C]
+    return rows.slot() == null ? byExpert : tf.gather(byExpert, rows.slot(), tf.constant(0));
+  }
+
+  /**
+   * Runs every expert on its contiguous rows: x [R, d] → [R, d]. One plain MatMul per expert and
+   * weight (TF's oneDNN matmul; BatchMatMulV3 over [E, rows, d] ran slower on CPU, see
+   * docs/moe-efficiency.md), on static row counts with capacity routing and dynamic ones with
+   * dropless routing.
+   */
+  private static <T extends TFloating> Operand<T> experts(BuildContext<T> ctx, String prefix, Operand<T> x, Rows rows,
+      long d, long dFf, ExpertKind kind, double dropout) {
     Ops tf = ctx.tf();
+    int experts = rows.staticSizes() != null ? rows.staticSizes().length : (int) Shapes.of(rows.sizes())[0];
+    Operand<TInt32> sizes = rows.staticSizes() != null
+        ? tf.constant(Arrays.stream(rows.staticSizes()).mapToInt(Math::toIntExact).toArray())
+        : rows.sizes();
     Initializer init = Initializer.fanIn(1.0);
+    List<org.tensorflow.Output<T>> in = tf.splitV(x, sizes, tf.constant(0), (long) experts).output();
+    List<Operand<T>> outs = new ArrayList<>();
     if (kind == ExpertKind.GATED_GELU) {
-      Operand<T> wi0 = ctx.store().get(prefix + "/wi_0/kernel", new long[] {experts, d, dFf}, init);
-      Operand<T> wi1 = ctx.store().get(prefix + "/wi_1/kernel", new long[] {experts, d, dFf}, init);
-      Operand<T> wo = ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init);
-      Operand<T> gate = Activations.geluTanh(ctx, tf.train.batchMatMul(x, wi0, ctx.dtype()));
-      Operand<T> h = Dropout.apply(ctx, tf.math.mul(gate, tf.train.batchMatMul(x, wi1, ctx.dtype())), dropout);
-      return tf.train.batchMatMul(h, wo, ctx.dtype());
+      List<org.tensorflow.Output<T>> wi0 = perExpert(tf, ctx.store().get(prefix + "/wi_0/kernel", new long[] {experts, d, dFf}, init), experts);
+      List<org.tensorflow.Output<T>> wi1 = perExpert(tf, ctx.store().get(prefix + "/wi_1/kernel", new long[] {experts, d, dFf}, init), experts);
+      List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
+      for (int e = 0; e < experts; e++) {
+        Operand<T> gate = Activations.geluTanh(ctx, tf.linalg.matMul(in.get(e), wi0.get(e)));
+        Operand<T> h = Dropout.apply(ctx, tf.math.mul(gate, tf.linalg.matMul(in.get(e), wi1.get(e))), dropout);
+        outs.add(tf.linalg.matMul(h, wo.get(e)));
+      }
+    } else {
+      List<org.tensorflow.Output<T>> wi = perExpert(tf, ctx.store().get(prefix + "/wi/kernel", new long[] {experts, d, dFf}, init), experts);
+      List<org.tensorflow.Output<T>> bi = perExpert(tf, ctx.store().get(prefix + "/wi/bias", new long[] {experts, dFf}, Initializer.zeros()), experts);
+      List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
+      List<org.tensorflow.Output<T>> bo = perExpert(tf, ctx.store().get(prefix + "/wo/bias", new long[] {experts, d}, Initializer.zeros()), experts);
+      for (int e = 0; e < experts; e++) {
+        Operand<T> h = tf.math.add(tf.linalg.matMul(in.get(e), wi.get(e)), bi.get(e));
+        h = Dropout.apply(ctx, Activations.geluTanh(ctx, h), dropout);
+        outs.add(tf.math.add(tf.linalg.matMul(h, wo.get(e)), bo.get(e)));
+      }
     }
-    Operand<T> wi = ctx.store().get(prefix + "/wi/kernel", new long[] {experts, d, dFf}, init);
-    Operand<T> bi = ctx.store().get(prefix + "/wi/bias", new long[] {experts, dFf}, Initializer.zeros());
-    Operand<T> wo = ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init);
-    Operand<T> bo = ctx.store().get(prefix + "/wo/bias", new long[] {experts, d}, Initializer.zeros());
-    Operand<T> h = tf.math.add(tf.train.batchMatMul(x, wi, ctx.dtype()), tf.expandDims(bi, tf.constant(1)));
-    h = Dropout.apply(ctx, Activations.geluTanh(ctx, h), dropout);
-    return tf.math.add(tf.train.batchMatMul(h, wo, ctx.dtype()), tf.expandDims(bo, tf.constant(1)));
+    long rowsTotal = Shapes.of(x)[0];
+    return tf.reshape(tf.concat(outs, tf.constant(0)), tf.constant(new long[] {rowsTotal, d}));
+  }
+
+  /** Expert e's slice of a stacked expert weight [E, ...] → E × [...]. */
+  private static <T extends TFloating> List<org.tensorflow.Output<T>> perExpert(Ops tf, Operand<T> stacked, int experts) {
+    return tf.unstack(stacked, (long) experts).output();
+  }
+
+  /**
+   * Refuses XLA with a dropless router: its experts' row counts change from step to step, and XLA
+   * compiles static shapes only (SplitV's sizes must be compile-time constants), so the step would
+   * fail to compile (or recompile every step). {@code where} names the setting, e.g. {@code xla}.
+   */
+  public static void checkXla(MoeConfig moe, boolean xla, String where) {
+    boolean dropless = moe != null && moe.numExperts() > 0
+        && (moe.encoderRouter().dropless() || moe.decoderRouter().dropless());
+    checkArgument(!(xla && dropless), "%s: dropless MoE routing (moe.*_router.dropless) has dynamic per-expert row"
+        + " counts, which XLA cannot compile; turn XLA off or use capacity routing", where);
   }
 
   /**

@@ -6,6 +6,7 @@ import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.ReduceMax;
 import org.tensorflow.op.core.Sum;
+import org.tensorflow.op.math.Cumsum;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
 
@@ -80,6 +81,32 @@ final class RouterMath {
     Operand<T> perExpert = tf.reduceSum(filled, tf.constant(new int[] {0, 2}));
     Operand<T> total = tf.math.maximum(tf.reduceSum(perExpert, tf.constant(0)), ctx.constant(1.0));
     return tf.math.div(perExpert, total);
+  }
+
+  /**
+   * Exclusive cumulative sum along axis 1 of {@code x} [G, L, E], in two levels: within blocks of
+   * b ≈ √L positions, plus the exclusive cumulative sum of the block totals. The same integers as
+   * one Cumsum; XLA compiles Cumsum to a reduce-window over the whole axis (O(L²) adds on CPU), so
+   * this does O(L·(b + L/b)) there. Falls back to one Cumsum when L has no divisor near √L.
+   */
+  static Operand<TInt32> exclusiveCumsum(Ops tf, Operand<TInt32> x) {
+    long[] s = Shapes.of(x);
+    long length = s[1];
+    long block = 1;
+    for (long b = 1; b * b <= length; b++) {
+      if (length % b == 0) {
+        block = b;
+      }
+    }
+    if (block * block * 4 < length) { // no divisor near √L (e.g. L prime): nothing to gain
+      return tf.math.cumsum(x, tf.constant(1), Cumsum.exclusive(true));
+    }
+    long blocks = length / block;
+    Operand<TInt32> blocked = tf.reshape(x, tf.constant(new long[] {s[0], blocks, block, s[2]})); // [G, L/b, b, E]
+    Operand<TInt32> within = tf.math.cumsum(blocked, tf.constant(2), Cumsum.exclusive(true));
+    Operand<TInt32> totals = tf.sum(blocked, tf.constant(2)); // [G, L/b, E]
+    Operand<TInt32> offsets = tf.math.cumsum(totals, tf.constant(1), Cumsum.exclusive(true));
+    return tf.reshape(tf.math.add(within, tf.expandDims(offsets, tf.constant(2))), tf.constant(s));
   }
 
   static <T extends TFloating> Operand<T> sumAll(Ops tf, Operand<T> x) {

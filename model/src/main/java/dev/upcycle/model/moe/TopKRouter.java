@@ -11,7 +11,6 @@ import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Gather;
 import org.tensorflow.op.core.ReduceMax;
-import org.tensorflow.op.math.Cumsum;
 import org.tensorflow.op.nn.TopK;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
@@ -73,7 +72,7 @@ public final class TopKRouter implements Router {
     Operand<TInt32> itemTokens = tf.reshape(tf.tile(tf.expandDims(order, tf.constant(1)), tf.constant(new int[] {1, k, 1})),
         tf.constant(new long[] {groups, (long) k * s}));
     Operand<TInt32> oneHot = tf.oneHot(items, tf.constant(experts), tf.constant(1), tf.constant(0)); // [G, K·S, E]
-    Operand<TInt32> before = tf.math.cumsum(oneHot, tf.constant(1), Cumsum.exclusive(true));
+    Operand<TInt32> before = RouterMath.exclusiveCumsum(tf, oneHot); // [G, K·S, E] choices ahead in e's queue
     Operand<TInt32> position = tf.sum(tf.math.mul(before, oneHot), tf.constant(-1)); // [G, K·S]
     Operand<TInt32> kept = tf.dtypes.cast(tf.math.less(position, tf.constant(cap)), TInt32.class);
     // dropped choices all land in an extra slot `cap`, sliced off below

@@ -31,4 +31,52 @@ class FlopCountTest {
         FlopCount.forward(ModelSpec.sparse(c, moe, SparseLayout.layers(0), SparseLayout.DENSE), b, l, l), 1e-6);
     assertEquals(3 * FlopCount.forward(ModelSpec.dense(c), b, l, l), FlopCount.trainStep(ModelSpec.dense(c), b, l, l));
   }
+
+  /**
+   * A gated MLP block, 10 tokens, d 4, d_ff 6, by hand: forward = three matmuls of 2·10·4·6 = 480
+   * FLOPs each (1440). Backward: three weight gradients (1440), wo's input gradient (480), and the
+   * input gradients of wi_0 and wi_1 (960) only when the block's input needs a gradient.
+   */
+  @Test
+  void denseBlockStepCountsInputGradientsOnlyWhenComputed() {
+    assertEquals(1440, FlopCount.denseMlp(10, 4, 6, true), 1e-9);
+    assertEquals(1440 + 1440 + 480, FlopCount.denseMlpStep(10, 4, 6, true, FlopCount.Backward.WEIGHTS_ONLY), 1e-9);
+    assertEquals(1440 + 1440 + 480 + 960,
+        FlopCount.denseMlpStep(10, 4, 6, true, FlopCount.Backward.WEIGHTS_AND_INPUT), 1e-9);
+    // biased (two matrices): forward 960; without the input gradient 7/9 becomes 5/6 of 3× forward
+    assertEquals(960 + 960 + 480, FlopCount.denseMlpStep(10, 4, 6, false, FlopCount.Backward.WEIGHTS_ONLY), 1e-9);
+    assertEquals(7.0 / 9, FlopCount.denseMlpStep(10, 4, 6, true, FlopCount.Backward.WEIGHTS_ONLY)
+        / (3 * FlopCount.denseMlp(10, 4, 6, true)), 1e-12, "the issue's 7/9");
+  }
+
+  /**
+   * MoE block, 16 tokens, d 4, d_ff 6, E 4, one group. Top-2 C 1.25: capacity ceil(1.25·2·16/4) = 10
+   * slots per expert, 40 rows; dropless top-2: 16·2 = 32 rows; Expert Choice C 2: rint(2·16/4) = 8,
+   * 32 rows. Router 2·16·4·4 = 512 FLOPs; experts 2·rows·4·6·3.
+   */
+  @Test
+  void moeBlockCountsTheRowsTheExpertsMultiply() {
+    RouterConfig top2 = RouterConfig.topK(2, 1.25);
+    MoeConfig moe = new MoeConfig(4, RouterConfig.expertChoice(2.0), top2, 4096, 0, 0, 0);
+    assertEquals(40, FlopCount.expertRows(16, moe, top2));
+    assertEquals(32, FlopCount.expertRows(16, moe, top2.withDropless(true)));
+    assertEquals(32, FlopCount.expertRows(16, moe, RouterConfig.expertChoice(2.0)));
+    double router = 2.0 * 16 * 4 * 4;
+    assertEquals(router + 2.0 * 40 * 4 * 6 * 3, FlopCount.moeMlp(16, 4, 6, true, moe, top2), 1e-9);
+    double in = 2.0 * 32 * 4 * 6 * 2;
+    double out = 2.0 * 32 * 6 * 4;
+    assertEquals(3 * router + 3 * in + 3 * out,
+        FlopCount.moeMlpStep(16, 4, 6, true, moe, top2.withDropless(true), FlopCount.Backward.WEIGHTS_AND_INPUT), 1e-9);
+    assertEquals(2 * router + 2 * in + 3 * out,
+        FlopCount.moeMlpStep(16, 4, 6, true, moe, top2.withDropless(true), FlopCount.Backward.WEIGHTS_ONLY), 1e-9);
+  }
+
+  /** ViT's patch projection reads the pixels, which take no gradient: 3× forward less one patch matmul. */
+  @Test
+  void vitTrainStepLeavesOutThePixelGradient() {
+    dev.upcycle.model.VitConfig c = (dev.upcycle.model.VitConfig) dev.upcycle.model.Presets.get("vit-mnist");
+    ModelSpec spec = ModelSpec.dense(c);
+    double patches = 2.0 * 2 * c.numPatches() * c.patchSize() * c.patchSize() * c.channels() * c.dModel();
+    assertEquals(3 * FlopCount.forward(spec, 2, 0, 0) - patches, FlopCount.trainStep(spec, 2, 0, 0), 1e-6);
+  }
 }

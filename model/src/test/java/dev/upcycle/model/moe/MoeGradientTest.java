@@ -27,7 +27,9 @@ class MoeGradientTest {
         Arguments.of("top2 C=0.75", RouterConfig.topK(2, 0.75)),
         Arguments.of("top2 C=1.25 BPR renorm", RouterConfig.topK(2, 1.25).withBatchPrioritized(true)
             .withRenormalize(true)),
-        Arguments.of("top1 C=1", RouterConfig.topK(1, 1.0)));
+        Arguments.of("top1 C=1", RouterConfig.topK(1, 1.0)),
+        Arguments.of("top2 dropless", RouterConfig.topK(2, 1.0).withDropless(true)),
+        Arguments.of("top2 dropless renorm", RouterConfig.topK(2, 1.0).withDropless(true).withRenormalize(true)));
   }
 
   static double[] rand(long seed, int n, double scale) {

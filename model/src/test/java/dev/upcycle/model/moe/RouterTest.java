@@ -51,7 +51,12 @@ class RouterTest {
         Arguments.of("top2 C=0.5 BPR", RouterConfig.topK(2, 0.5).withBatchPrioritized(true), 2, 10, 4),
         Arguments.of("top2 C=1.25 BPR renorm", RouterConfig.topK(2, 1.25).withBatchPrioritized(true)
             .withRenormalize(true), 3, 8, 5),
-        Arguments.of("top2 C=0.25 renorm (many drops)", RouterConfig.topK(2, 0.25).withRenormalize(true), 1, 16, 4));
+        Arguments.of("top2 C=0.25 renorm (many drops)", RouterConfig.topK(2, 0.25).withRenormalize(true), 1, 16, 4),
+        Arguments.of("top2 dropless", RouterConfig.topK(2, 0.25).withDropless(true), 2, 10, 4),
+        Arguments.of("top2 dropless renorm", RouterConfig.topK(2, 1.0).withDropless(true).withRenormalize(true), 3, 8, 5),
+        Arguments.of("top1 dropless", RouterConfig.topK(1, 1.0).withDropless(true), 1, 16, 4),
+        // K·S = 7 has no divisor near √7: slot positions take the one-Cumsum path, the others two levels
+        Arguments.of("top1 C=1 S=7 (one-level cumsum)", RouterConfig.topK(1, 1.0), 2, 7, 3));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -6,7 +6,8 @@ import java.util.Comparator;
 
 /**
  * Plain-Java routing, written from DESIGN.md §5 with loops, to check the graph routers against.
- * Shapes: logits [G][S][E]; results [G][E][C].
+ * Shapes: logits [G][S][E]; results [G][E][C]. A dropless top-K router has capacity S: every
+ * choice of every token gets a slot (checked here), in the same priority order.
  */
 final class RoutingReference {
 
@@ -81,6 +82,8 @@ final class RoutingReference {
               combine[g][e][count[e]] = p[i][e];
               filled[g][e][count[e]] = true;
               count[e]++;
+            } else if (config.dropless()) {
+              throw new AssertionError("dropless routing dropped token " + i + "'s choice of expert " + e);
             } else {
               droppedCount++;
             }

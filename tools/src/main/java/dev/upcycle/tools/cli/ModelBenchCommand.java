@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code upcycle bench model}: MLP block and whole-model step times vs the matmul ceiling. */
-@Command(name = "model", description = "Time dense vs MoE MLP blocks and a t5-small-sized model, XLA on/off (JSON).")
+@Command(name = "model", description = "Time dense vs MoE MLP blocks (Expert Choice, Top-2, dropless Top-2) and a t5-small-sized model,"
+    + " XLA on/off (JSON); --profile prints the top ops per block.")
 public final class ModelBenchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -27,11 +28,19 @@ public final class ModelBenchCommand implements Callable<Integer> {
       description = "Examples per step of the whole-model case (128 input, 32 target tokens each). Default: ${DEFAULT-VALUE}.")
   int modelBatch;
 
+  @Option(names = "--blocks-only", description = "Time the MLP blocks only, not the whole t5-small-sized models.")
+  boolean blocksOnly;
+
+  @Option(names = "--profile", arity = "0..1", fallbackValue = "3", defaultValue = "0", paramLabel = "STEPS",
+      description = "After timing, trace STEPS steps of each block (TF step stats) and print the top ops by time on"
+          + " stderr (STEPS defaults to 3 when the option is given without a value).")
+  int profileSteps;
+
   @Override
   public Integer call() {
     ModelBenchmark.Options d = ModelBenchmark.defaults();
     ModelBenchmark.Options o = new ModelBenchmark.Options(tokens, d.d(), d.dFf(), d.experts(), modelBatch,
-        d.modelInputLength(), d.modelTargetLength(), new Timing(2, repeats));
+        d.modelInputLength(), d.modelTargetLength(), new Timing(2, repeats), !blocksOnly, profileSteps);
     ModelBenchmark.run(o, msg -> System.err.println("bench model: " + msg)).print(spec.commandLine().getOut());
     return 0;
   }

@@ -99,6 +99,9 @@ public record TrainConfig(
     // the derived objects validate the rest (layouts against layer counts, routers, schedule)
     schedule.schedule(trainSteps);
     spec(model, moe);
+    if (moe.numExperts() > 0) {
+      dev.upcycle.model.moe.MoeLayer.checkXla(moe.toMoeConfig(), xla, "xla");
+    }
   }
 
   /** Every default (documented in docs/train-config.md). */

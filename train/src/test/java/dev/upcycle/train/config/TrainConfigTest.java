@@ -83,6 +83,22 @@ class TrainConfigTest {
     assertMessage("moe.decoder_router: expert choice takes k = 1", () -> TrainConfig.fromJson(
         "{\"moe\": {\"num_experts\": 2, \"decoder_router\": {\"type\": \"expert_choice\"}}}"));
     assertMessage("dtype must be float32 or float64", () -> TrainConfig.fromJson("{\"dtype\": \"bfloat16\"}"));
+    assertMessage("moe.encoder_router: dropless routing applies to top-K routers only", () -> TrainConfig.fromJson(
+        "{\"xla\": false, \"moe\": {\"num_experts\": 2, \"encoder_router\": {\"dropless\": true}}}"));
+    assertMessage("xla: dropless MoE routing", () -> TrainConfig.fromJson(
+        "{\"moe\": {\"num_experts\": 2, \"decoder_router\": {\"dropless\": true}}}"));
+  }
+
+  /** dropless is read, written and round-trips; left out, configs and their JSON are as before. */
+  @Test
+  void droplessRouterIsOptIn() {
+    TrainConfig c = TrainConfig.fromJson(
+        "{\"xla\": false, \"moe\": {\"num_experts\": 4, \"decoder_router\": {\"dropless\": true}}}");
+    assertTrue(c.modelSpec().moe().get().decoderRouter().dropless());
+    assertFalse(c.modelSpec().moe().get().encoderRouter().dropless());
+    assertEquals(c, TrainConfig.fromJson(c.toJson()));
+    assertTrue(c.toJson().contains("\"dropless\""));
+    assertFalse(TrainConfig.defaults().toJson().contains("dropless"), "capacity routers write no dropless key");
   }
 
   private static void assertMessage(String part, org.junit.jupiter.api.function.Executable e) {
