@@ -8,6 +8,8 @@ import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
 import dev.upcycle.model.graph.ModelVariable;
 import dev.upcycle.model.graph.SessionConfigs;
+import dev.upcycle.model.graph.XlaMode;
+import dev.upcycle.model.graph.XlaModule;
 import dev.upcycle.model.moe.MoeLayerStats;
 import dev.upcycle.train.metrics.MoeLayerMetrics;
 import dev.upcycle.train.metrics.StepMetrics;
@@ -37,8 +39,9 @@ import org.tensorflow.types.family.TFloating;
 /**
  * One static-shape training step in one graph and session: forward, backward (the model's
  * gradients of the total loss), global-norm clipping, the optimizer update of every parameter and
- * its slots, and the step increment, all in plain ops on resource variables so XLA auto-clustering
- * (when on) compiles the whole update. Each {@link #run} fetches loss parts, learning rate, gradient
+ * its slots, and the step increment, all in plain ops on resource variables so XLA can compile the
+ * whole update: as one module ({@code xla = module}, {@link XlaModule}) or by auto-clustering. Each
+ * {@link #run} fetches loss parts, learning rate, gradient
  * norm, MoE statistics and a per-variable "gradient is finite" vector, which is inspected only when
  * the loss or the norm is not finite.
  */
@@ -50,16 +53,19 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
    * @param optimizer Adafactor or AdamW
    * @param schedule the learning-rate schedule over {@code state/step}
    * @param clipNorm global gradient-norm clipping threshold; 0 = off
-   * @param xla XLA auto-clustering on (needs {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} on CPU)
+   * @param xla {@link XlaMode#MODULE}: the whole step as one XLA module ({@link XlaModule});
+   *     {@link XlaMode#AUTO}: auto-clustering (needs {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} on CPU);
+   *     {@link XlaMode#OFF}
    * @param zLossFactor logit z-loss factor (1e-4)
    * @param labelSmoothing label smoothing (0)
    * @param initSeed seed of fresh weights
    */
-  public record Options(Optimizer optimizer, Schedule schedule, double clipNorm, boolean xla, double zLossFactor,
+  public record Options(Optimizer optimizer, Schedule schedule, double clipNorm, XlaMode xla, double zLossFactor,
       double labelSmoothing, long initSeed) {
     public Options {
       checkNotNull(optimizer, "optimizer");
       checkNotNull(schedule, "schedule");
+      checkNotNull(xla, "xla");
       checkArgument(clipNorm >= 0, "clipNorm must be >= 0 (0 = off), got %s", clipNorm);
       checkArgument(zLossFactor >= 0, "zLossFactor must be >= 0, got %s", zLossFactor);
       checkArgument(labelSmoothing >= 0 && labelSmoothing < 1, "labelSmoothing must be in [0, 1), got %s",
@@ -76,12 +82,14 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
   private final Operand<TBool> gradFinite;
   private final Op train;
   private final List<Operand<T>> grads;
-  private final List<Operand<?>> fetches = new ArrayList<>();
+  private final List<Operand<?>> fetches;
+  /** The compiled step when {@code xla = module}, else null. */
+  private final XlaModule module;
 
   private TrainStep(ModelSpec spec, BatchShape shape, Class<T> dtype, Options options) {
     this.options = options;
     this.model = ModelGraph.build(spec, shape, dtype, true, options.initSeed(), true,
-        SessionConfigs.cpu(options.xla()), options.zLossFactor(), options.labelSmoothing());
+        SessionConfigs.cpu(options.xla().autoClustering()), options.zLossFactor(), options.labelSmoothing());
     try {
       Ops tf = model.tf.withSubScope("train");
       this.state = new StateStore(model.tf);
@@ -114,7 +122,8 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
           .assignVariableOp(step.handle(), tf.math.add(step.value(), tf.constant(1)));
       List<Op> all = new ArrayList<>(updates);
       all.add(increment);
-      this.train = tf.withControlDependencies(all).withName("train_op").noOp();
+      Op trainOp = tf.withControlDependencies(all).withName("train_op").noOp();
+      List<Operand<?>> fetches = new ArrayList<>();
       fetches.add(model.totalLoss);
       fetches.add(model.loss.crossEntropy());
       fetches.add(model.loss.zLoss());
@@ -129,6 +138,18 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
         fetches.add(s.droppedFraction());
         fetches.add(s.routerZLoss());
         fetches.add(s.auxLoss());
+      }
+      if (options.xla() == XlaMode.MODULE) {
+        // feeds (the batch and the step seed) stay outside the module; everything else is inside
+        List<Operand<?>> feeds = new ArrayList<>(model.inputs.placeholders());
+        feeds.add(model.stepSeed);
+        this.module = XlaModule.wrap(model.graph, tf, "train_step", feeds, fetches, List.of(trainOp));
+        this.fetches = List.copyOf(module.fetchAll(fetches));
+        this.train = module.target();
+      } else {
+        this.module = null;
+        this.fetches = List.copyOf(fetches);
+        this.train = trainOp;
       }
     } catch (RuntimeException e) {
       model.close();
