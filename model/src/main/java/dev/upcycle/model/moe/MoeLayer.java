@@ -91,17 +91,17 @@ public final class MoeLayer {
       Operand<T> wi0 = ctx.store().get(prefix + "/wi_0/kernel", new long[] {experts, d, dFf}, init);
       Operand<T> wi1 = ctx.store().get(prefix + "/wi_1/kernel", new long[] {experts, d, dFf}, init);
       Operand<T> wo = ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init);
-      Operand<T> gate = Activations.geluTanh(ctx, tf.train.batchMatMul(x, wi0, ctx.dtype()));
-      Operand<T> h = Dropout.apply(ctx, tf.math.mul(gate, tf.train.batchMatMul(x, wi1, ctx.dtype())), dropout);
-      return tf.train.batchMatMul(h, wo, ctx.dtype());
+      Operand<T> gate = Activations.geluTanh(ctx, ctx.batchMatMul(x, wi0, false));
+      Operand<T> h = Dropout.apply(ctx, tf.math.mul(gate, ctx.batchMatMul(x, wi1, false)), dropout);
+      return ctx.batchMatMul(h, wo, false);
     }
     Operand<T> wi = ctx.store().get(prefix + "/wi/kernel", new long[] {experts, d, dFf}, init);
     Operand<T> bi = ctx.store().get(prefix + "/wi/bias", new long[] {experts, dFf}, Initializer.zeros());
     Operand<T> wo = ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init);
     Operand<T> bo = ctx.store().get(prefix + "/wo/bias", new long[] {experts, d}, Initializer.zeros());
-    Operand<T> h = tf.math.add(tf.train.batchMatMul(x, wi, ctx.dtype()), tf.expandDims(bi, tf.constant(1)));
+    Operand<T> h = tf.math.add(ctx.batchMatMul(x, wi, false), tf.expandDims(bi, tf.constant(1)));
     h = Dropout.apply(ctx, Activations.geluTanh(ctx, h), dropout);
-    return tf.math.add(tf.train.batchMatMul(h, wo, ctx.dtype()), tf.expandDims(bo, tf.constant(1)));
+    return tf.math.add(ctx.batchMatMul(h, wo, false), tf.expandDims(bo, tf.constant(1)));
   }
 
   /**

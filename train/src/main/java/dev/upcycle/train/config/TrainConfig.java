@@ -14,6 +14,7 @@ import dev.upcycle.model.config.ConfigJson;
 import dev.upcycle.model.config.ModelSection;
 import dev.upcycle.model.config.MoeSection;
 import dev.upcycle.model.config.SpecConfig;
+import dev.upcycle.model.graph.ComputeDevice;
 import dev.upcycle.model.graph.Precision;
 import dev.upcycle.model.graph.XlaMode;
 import java.io.IOException;
@@ -54,6 +55,7 @@ import java.util.Optional;
  * @param dtype compute and parameter dtype: float32 or float64
  * @param precision {@code float32}, or {@code bfloat16}: matmuls and activations in bfloat16 over
  *     {@code dtype = float32} master weights ({@link Precision})
+ * @param device where the step computes: {@code cpu}, {@code gpu} or {@code auto} ({@link ComputeDevice})
  * @param outputDir run folder: checkpoints/, metrics.jsonl, events/
  */
 public record TrainConfig(
@@ -77,6 +79,7 @@ public record TrainConfig(
     int logEvery,
     String dtype,
     String precision,
+    String device,
     String outputDir) {
 
   private static final ObjectMapper JSON = ConfigJson.MAPPER;
@@ -103,6 +106,7 @@ public record TrainConfig(
         dtype);
     xla = XlaMode.parse(checkNotNull(xla, "xla")).configName();
     precision = Precision.parse(checkNotNull(precision, "precision")).configName();
+    device = ComputeDevice.parse(checkNotNull(device, "device")).configName();
     checkArgument(Precision.parse(precision) == Precision.FLOAT32 || "float32".equals(dtype),
         "precision bfloat16 needs dtype float32 (the master weights), got dtype '%s'", dtype);
     checkArgument(outputDir != null && !outputDir.isBlank(), "output_dir must be given");
@@ -115,7 +119,8 @@ public record TrainConfig(
   public static TrainConfig defaults() {
     return new TrainConfig(ModelSection.preset("t5-tiny"), MoeSection.defaults(), 8, 128, 32, 10_000,
         OptimizerSection.defaults(), ScheduleSection.defaults(), 0.0, 1000, 3, 0, XlaMode.DEFAULT.configName(), 1e-4, 0.0, 0,
-        10, 10, "float32", Precision.FLOAT32.configName(), "run");
+        10, 10, "float32", Precision.FLOAT32.configName(),
+        ComputeDevice.AUTO.configName(), "run");
   }
 
   /** Parses JSON over the defaults; unknown keys and invalid values are errors naming the key. */
@@ -176,6 +181,11 @@ public record TrainConfig(
     return XlaMode.parse(xla);
   }
 
+  /** {@link #device} as a value (not yet resolved against what TF sees). */
+  public ComputeDevice computeDevice() {
+    return ComputeDevice.parse(device);
+  }
+
   /** {@link #precision} as a value. */
   public Precision precisionPolicy() {
     return Precision.parse(precision);
@@ -225,7 +235,7 @@ public record TrainConfig(
   public TrainConfig withSpec(SpecConfig spec) {
     return new TrainConfig(spec.model(), spec.moe(), batchSize, inputLength, targetLength, trainSteps, optimizer,
         schedule, clipNorm, checkpointEvery, keepCheckpoints, seed, xla, zLoss, labelSmoothing, evalEvery,
-        evalBatches, logEvery, dtype, precision, outputDir);
+        evalBatches, logEvery, dtype, precision, device, outputDir);
   }
 
   private static ObjectNode defaultsTree() {

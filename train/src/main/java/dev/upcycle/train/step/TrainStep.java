@@ -6,7 +6,9 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
+import dev.upcycle.model.graph.ComputeDevice;
 import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.model.graph.Precision;
 import dev.upcycle.model.graph.SessionConfigs;
 import dev.upcycle.model.graph.XlaMode;
 import dev.upcycle.model.graph.XlaModule;
@@ -59,17 +61,44 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
    * @param zLossFactor logit z-loss factor (1e-4)
    * @param labelSmoothing label smoothing (0)
    * @param initSeed seed of fresh weights
+   * @param precision float32, or bfloat16 matmuls over float32 weights ({@link Precision})
+   * @param device where the step computes ({@link ComputeDevice}; auto is resolved when the step is built)
    */
   public record Options(Optimizer optimizer, Schedule schedule, double clipNorm, XlaMode xla, double zLossFactor,
-      double labelSmoothing, long initSeed) {
+      double labelSmoothing, long initSeed, Precision precision, ComputeDevice device) {
     public Options {
       checkNotNull(optimizer, "optimizer");
       checkNotNull(schedule, "schedule");
       checkNotNull(xla, "xla");
+      checkNotNull(precision, "precision");
+      checkNotNull(device, "device");
       checkArgument(clipNorm >= 0, "clipNorm must be >= 0 (0 = off), got %s", clipNorm);
       checkArgument(zLossFactor >= 0, "zLossFactor must be >= 0, got %s", zLossFactor);
       checkArgument(labelSmoothing >= 0 && labelSmoothing < 1, "labelSmoothing must be in [0, 1), got %s",
           labelSmoothing);
+    }
+
+    /** Float32 precision, on the device {@link ComputeDevice#AUTO} picks. */
+    public Options(Optimizer optimizer, Schedule schedule, double clipNorm, XlaMode xla, double zLossFactor,
+        double labelSmoothing, long initSeed) {
+      this(optimizer, schedule, clipNorm, xla, zLossFactor, labelSmoothing, initSeed, Precision.FLOAT32,
+          ComputeDevice.AUTO);
+    }
+
+    /** These options with another precision. */
+    public Options withPrecision(Precision value) {
+      return new Options(optimizer, schedule, clipNorm, xla, zLossFactor, labelSmoothing, initSeed, value, device);
+    }
+
+    /** These options with another XLA mode. */
+    public Options withXla(XlaMode value) {
+      return new Options(optimizer, schedule, clipNorm, value, zLossFactor, labelSmoothing, initSeed, precision,
+          device);
+    }
+
+    /** These options with another device. */
+    public Options withDevice(ComputeDevice value) {
+      return new Options(optimizer, schedule, clipNorm, xla, zLossFactor, labelSmoothing, initSeed, precision, value);
     }
   }
 
@@ -89,7 +118,8 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
   private TrainStep(ModelSpec spec, BatchShape shape, Class<T> dtype, Options options) {
     this.options = options;
     this.model = ModelGraph.build(spec, shape, dtype, true, options.initSeed(), true,
-        SessionConfigs.cpu(options.xla().autoClustering()), options.zLossFactor(), options.labelSmoothing());
+        SessionConfigs.of(options.xla().autoClustering(), options.device().resolve()), options.zLossFactor(), options.labelSmoothing(),
+        options.precision());
     try {
       Ops tf = model.tf.withSubScope("train");
       this.state = new StateStore(model.tf);
