@@ -61,10 +61,11 @@ public final class TrainBenchCommand implements Callable<Integer> {
     try {
       modes = xla.stream().map(XlaMode::parse).toList();
       precisions = precision.stream().map(Precision::parse).toList();
-      where = ComputeDevice.parse(device).resolve();
+      where = ComputeDevice.parse(device);
     } catch (IllegalArgumentException e) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
+    where = where.resolve(); // no GPU for --device gpu: an execution error naming what TF sees
     var base = "t5-base".equals(only) ? TrainBenchmark.t5BaseCases() : TrainBenchmark.defaultCases().stream()
         .filter(c -> c.xla() == XlaMode.OFF && c.precision() == Precision.FLOAT32)
         .filter(c -> only == null || c.part().equals(only)).toList();
