@@ -7,9 +7,12 @@ import dev.upcycle.model.RouterConfig;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.FlopCount;
+import dev.upcycle.model.arch.Losses;
 import dev.upcycle.model.arch.ModelGraph;
 import dev.upcycle.model.arch.SyntheticBatch;
 import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.model.graph.Precision;
+import dev.upcycle.model.graph.SessionConfigs;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,12 +33,12 @@ import org.tensorflow.types.TFloat32;
  */
 public final class ModelBenchmark {
 
-  /** Sizes; the defaults are the issue's. */
+  /** Sizes and the matmul precision (every result records it as {@code precision}); the defaults are the issue's. */
   public record Options(int tokens, int d, int dFf, int experts, int modelBatch, int modelInputLength,
-      int modelTargetLength, Timing timing) {}
+      int modelTargetLength, Timing timing, Precision precision) {}
 
   public static Options defaults() {
-    return new Options(4096, 512, 2048, 8, 16, 128, 32, new Timing(2, 5));
+    return new Options(4096, 512, 2048, 8, 16, 128, 32, new Timing(2, 5), Precision.FLOAT32);
   }
 
   private ModelBenchmark() {}
@@ -62,11 +65,12 @@ public final class ModelBenchmark {
         progress.accept("mlp block " + variant + (xla ? " xla" : " noxla"));
         MoeConfig moe = variant.equals("dense") ? null : variant.startsWith("moe_ec") ? ec : top2;
         double flops = moe == null ? denseFlops : moe == ec ? ecFlops : top2Flops;
-        try (BlockStep step = new BlockStep(o.tokens(), o.d(), o.dFf(), moe, xla)) {
+        try (BlockStep step = new BlockStep(o.tokens(), o.d(), o.dFf(), moe, xla, o.precision())) {
           Timing.Stats s = o.timing().measure(step::run);
           String name = BenchResult.name("mlp", variant, xla);
           ms.put(name, s.median());
-          results.add(BenchResult.timed(name, s).withTokensPerStep(o.tokens()).withFlopsPerStep(flops, ceiling));
+          results.add(BenchResult.timed(name, s).withTokensPerStep(o.tokens()).withFlopsPerStep(flops, ceiling)
+              .with("precision", o.precision().configName()));
         }
       }
     }
@@ -79,7 +83,8 @@ public final class ModelBenchmark {
         String variant = spec.isSparse() ? "t5_small_moe_e" + o.experts() : "t5_small_dense";
         progress.accept("whole model " + variant + (xla ? " xla" : " noxla"));
         double flops = FlopCount.trainStep(spec, shape.batch(), shape.inputLength(), shape.targetLength());
-        try (ModelGraph<TFloat32> m = ModelGraph.build(spec, shape, TFloat32.class, true, 1, true, xla).initialize();
+        try (ModelGraph<TFloat32> m = ModelGraph.build(spec, shape, TFloat32.class, true, 1, true,
+            SessionConfigs.cpu(xla), Losses.DEFAULT_Z_LOSS, 0, o.precision()).initialize();
             SyntheticBatch batch = new SyntheticBatch(spec, m.inputs, shape, 3)) {
           List<ModelVariable<TFloat32>> vars = List.copyOf(m.store.variables());
           Op step = SgdStep.build(m.tf, vars, m.gradients, TFloat32.class, 1e-3);
@@ -89,7 +94,7 @@ public final class ModelBenchmark {
           ms.put(name, s.median());
           results.add(BenchResult.timed(name, s)
               .withTokensPerStep((double) shape.batch() * (shape.inputLength() + shape.targetLength()))
-              .withFlopsPerStep(flops, ceiling));
+              .withFlopsPerStep(flops, ceiling).with("precision", o.precision().configName()));
         }
       }
     }
