@@ -6,8 +6,8 @@
 # is recorded as such in summary.txt and the script goes on.
 #
 #   scripts/gpu-check.sh              the GPU run (needs the GPU native jar in ~/.m2, see below)
-#   scripts/gpu-check.sh --device cpu the same stages on the CPU build, with small cases (to test
-#                                     the script itself on a machine without a GPU)
+#   scripts/gpu-check.sh --device cpu the same stages on the CPU build, with small cases and 6x the
+#                                     timeouts (to test the script itself on a small CPU machine)
 #   scripts/gpu-check.sh --dry-run    print the commands, run nothing
 #
 # Offline: the build runs `mvn -o`, so ~/.m2 must already hold the project's dependencies AND
@@ -29,8 +29,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$device" in
-  gpu) profile=(-Pgpu); train_case=t5-base; steps=5; test_filter='ArchitectureGradientTest,MoeGradientTest,RouterTest,FunctionPreservationTest,XlaTest,TrainStepTest#xla*,PrecisionTrainingTest' ;;
-  cpu) profile=(); train_case=vit-tiny; steps=2; test_filter='RouterTest,TrainStepTest#xlaCompiles*' ;;
+  gpu) profile=(-Pgpu); train_case=t5-base; steps=5; scale=1; model_args=(--repeats 3); test_filter='ArchitectureGradientTest,MoeGradientTest,RouterTest,FunctionPreservationTest,XlaTest,TrainStepTest#xla*,PrecisionTrainingTest' ;;
+  cpu) profile=(); train_case=vit-tiny; steps=2; scale=6; model_args=(--repeats 2 --tokens 512 --model-batch 2); test_filter='RouterTest,TrainStepTest#xlaCompiles*' ;;
   *) echo "gpu-check: --device must be cpu or gpu, got '$device'" >&2; exit 2 ;;
 esac
 
@@ -42,7 +42,7 @@ status=0
 # stage NAME SECONDS OUTPUT-FILE COMMAND...: runs COMMAND under a timeout, stdout to OUTPUT-FILE,
 # stderr to NAME.log; records the exit code and seconds in summary.txt.
 stage() {
-  local name="$1" limit="$2" file="$3"
+  local name="$1" limit=$(( $2 * scale )) file="$3"
   shift 3
   if [ "$dry" = 1 ]; then
     echo "[$name, ${limit}s] $* > ${file:-/dev/null}"
@@ -82,7 +82,7 @@ stage tests 100 "" mvn -o -B -q "${profile[@]}" -pl model,upcycle,train -am test
   -Dsurefire.failIfNoSpecifiedTests=false
 # 4. benchmarks, float32 and bfloat16
 for p in float32 bfloat16; do
-  stage "bench-model-$p" 45 "$out/bench-model-$p.json" bin/upcycle bench model --precision "$p" --repeats 3
+  stage "bench-model-$p" 45 "$out/bench-model-$p.json" bin/upcycle bench model --precision "$p" "${model_args[@]}"
   stage "bench-train-$p" 80 "$out/bench-train-$p.json" bin/upcycle bench train --device "$device" \
     --only "$train_case" --xla module,off --precision "$p" --warmup 2 --steps "$steps"
 done
