@@ -84,7 +84,10 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
         Precision.FLOAT32);
   }
 
-  /** {@link #build(ModelSpec, BatchShape, Class, boolean, long, boolean, ConfigProto, double, double)} with a precision. */
+  /**
+   * {@link #build(ModelSpec, BatchShape, Class, boolean, long, boolean, ConfigProto, double, double)}
+   * with a matmul precision.
+   */
   public static <T extends TFloating> ModelGraph<T> build(ModelSpec spec, BatchShape shape, Class<T> dtype,
       boolean training, long seed, boolean withGradients, ConfigProto config, double zLossFactor,
       double labelSmoothing, Precision precision) {

@@ -76,7 +76,8 @@ public final class TrainBenchCommand implements Callable<Integer> {
     }
     System.err.println("measuring the matmul ceiling ...");
     double ceiling = MatmulCeiling.measure(MatmulCeiling.DEFAULT_SIZE, false, new Timing(1, 5)).gflops();
-    BenchReport report = TrainBenchmark.run(cases, new TrainBenchmark.Options(warmup, steps, where), ceiling, System.err);
+    BenchReport report = TrainBenchmark.run(cases, new TrainBenchmark.Options(warmup, steps, where), ceiling,
+        System.err);
     System.err.println("benchmarking the input pipeline (t5-small batch shape) ...");
     double batchesPerS = InputBenchmark.t5BatchesPerSecond(new BatchShape(8, 128, 32), 200);
     report = report.withResult(BenchResult.untimed(BenchResult.name("input", "t5_small_batches", false))

@@ -118,9 +118,8 @@ public record TrainConfig(
   /** Every default (documented in docs/train-config.md). */
   public static TrainConfig defaults() {
     return new TrainConfig(ModelSection.preset("t5-tiny"), MoeSection.defaults(), 8, 128, 32, 10_000,
-        OptimizerSection.defaults(), ScheduleSection.defaults(), 0.0, 1000, 3, 0, XlaMode.DEFAULT.configName(), 1e-4, 0.0, 0,
-        10, 10, "float32", Precision.FLOAT32.configName(),
-        ComputeDevice.AUTO.configName(), "run");
+        OptimizerSection.defaults(), ScheduleSection.defaults(), 0.0, 1000, 3, 0, XlaMode.DEFAULT.configName(), 1e-4,
+        0.0, 0, 10, 10, "float32", Precision.FLOAT32.configName(), ComputeDevice.AUTO.configName(), "run");
   }
 
   /** Parses JSON over the defaults; unknown keys and invalid values are errors naming the key. */

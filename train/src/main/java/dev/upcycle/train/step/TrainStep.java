@@ -43,9 +43,8 @@ import org.tensorflow.types.family.TFloating;
  * gradients of the total loss), global-norm clipping, the optimizer update of every parameter and
  * its slots, and the step increment, all in plain ops on resource variables so XLA can compile the
  * whole update: as one module ({@code xla = module}, {@link XlaModule}) or by auto-clustering. Each
- * {@link #run} fetches loss parts, learning rate, gradient
- * norm, MoE statistics and a per-variable "gradient is finite" vector, which is inspected only when
- * the loss or the norm is not finite.
+ * {@link #run} fetches loss parts, learning rate, gradient norm, MoE statistics and a per-variable
+ * "gradient is finite" vector, which is inspected only when the loss or the norm is not finite.
  */
 public final class TrainStep<T extends TFloating> implements AutoCloseable {
 
@@ -111,15 +110,14 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
   private final Operand<TBool> gradFinite;
   private final Op train;
   private final List<Operand<T>> grads;
+  /** What {@link #run} fetches: the step's values, or the module's outputs standing for them. */
   private final List<Operand<?>> fetches;
-  /** The compiled step when {@code xla = module}, else null. */
-  private final XlaModule module;
 
   private TrainStep(ModelSpec spec, BatchShape shape, Class<T> dtype, Options options) {
     this.options = options;
     this.model = ModelGraph.build(spec, shape, dtype, true, options.initSeed(), true,
-        SessionConfigs.of(options.xla().autoClustering(), options.device().resolve()), options.zLossFactor(), options.labelSmoothing(),
-        options.precision());
+        SessionConfigs.of(options.xla().autoClustering(), options.device().resolve()), options.zLossFactor(),
+        options.labelSmoothing(), options.precision());
     try {
       Ops tf = model.tf.withSubScope("train");
       this.state = new StateStore(model.tf);
@@ -173,11 +171,10 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
         // feeds (the batch and the step seed) stay outside the module; everything else is inside
         List<Operand<?>> feeds = new ArrayList<>(model.inputs.placeholders());
         feeds.add(model.stepSeed);
-        this.module = XlaModule.wrap(model.graph, tf, "train_step", feeds, fetches, List.of(trainOp));
+        XlaModule module = XlaModule.wrap(model.graph, tf, "train_step", feeds, fetches, List.of(trainOp));
         this.fetches = List.copyOf(module.fetchAll(fetches));
         this.train = module.target();
       } else {
-        this.module = null;
         this.fetches = List.copyOf(fetches);
         this.train = trainOp;
       }
