@@ -7,6 +7,7 @@ import dev.upcycle.tools.cli.ClusterCommand;
 import dev.upcycle.tools.cli.ConvertBenchCommand;
 import dev.upcycle.tools.cli.ConvertCommand;
 import dev.upcycle.tools.cli.DataCommand;
+import dev.upcycle.tools.cli.DevicesCommand;
 import dev.upcycle.tools.cli.EvalCommand;
 import dev.upcycle.tools.cli.ExperimentCommand;
 import dev.upcycle.tools.cli.ExportCommand;
@@ -51,8 +52,8 @@ public final class Main {
 
   /** Top-level subcommands, in help order. New commands are registered here and only here. */
   public static final List<Class<?>> COMMANDS =
-      List.of(DemoCommand.class, InspectCommand.class, ConvertCommand.class, DataCommand.class, TrainCommand.class,
-          EvalCommand.class, ExportCommand.class, PredictCommand.class, ServeCommand.class,
+      List.of(DemoCommand.class, InspectCommand.class, DevicesCommand.class, ConvertCommand.class, DataCommand.class,
+          TrainCommand.class, EvalCommand.class, ExportCommand.class, PredictCommand.class, ServeCommand.class,
           ExperimentCommand.class, BenchCommand.class, ServerCommand.class, ClusterCommand.class);
 
   /** Subcommands of {@code upcycle bench}, in help order. */

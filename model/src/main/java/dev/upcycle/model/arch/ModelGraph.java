@@ -2,6 +2,7 @@ package dev.upcycle.model.arch;
 
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.graph.BuildContext;
+import dev.upcycle.model.graph.Precision;
 import dev.upcycle.model.graph.SessionConfigs;
 import dev.upcycle.model.graph.VariableStore;
 import org.tensorflow.Graph;
@@ -37,7 +38,7 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
   public final Output<?>[] gradients;
 
   private ModelGraph(ModelSpec spec, BatchShape shape, Class<T> dtype, boolean training, long seed,
-      boolean withGradients, ConfigProto config, double zLossFactor, double labelSmoothing) {
+      boolean withGradients, ConfigProto config, double zLossFactor, double labelSmoothing, Precision precision) {
     this.spec = spec;
     this.shape = shape;
     this.graph = new Graph();
@@ -46,7 +47,7 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
       this.store = new VariableStore<>(tf, dtype, seed);
       this.stepSeed = tf.withName("step_seed").placeholder(TInt64.class,
           Placeholder.shape(org.tensorflow.ndarray.Shape.scalar()));
-      this.ctx = BuildContext.create(tf, store, training, stepSeed);
+      this.ctx = BuildContext.create(tf, store, training, stepSeed, precision);
       this.inputs = ModelInputs.create(tf, spec, shape, dtype);
       this.outputs = Models.forward(ctx.scope("model"), spec, inputs);
       this.loss = Models.loss(ctx.scope("loss"), spec, inputs, outputs, zLossFactor, labelSmoothing);
@@ -102,7 +103,7 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
       boolean training, long seed, boolean withGradients, boolean xla) {
     dev.upcycle.model.moe.MoeLayer.checkXla(spec.moe().orElse(null), xla, "xla");
     return new ModelGraph<>(spec, shape, dtype, training, seed, withGradients, SessionConfigs.cpu(xla),
-        Losses.DEFAULT_Z_LOSS, 0);
+        Losses.DEFAULT_Z_LOSS, 0, Precision.FLOAT32);
   }
 
   /**
@@ -112,7 +113,19 @@ public final class ModelGraph<T extends TFloating> implements AutoCloseable {
   public static <T extends TFloating> ModelGraph<T> build(ModelSpec spec, BatchShape shape, Class<T> dtype,
       boolean training, long seed, boolean withGradients, ConfigProto config, double zLossFactor,
       double labelSmoothing) {
-    return new ModelGraph<>(spec, shape, dtype, training, seed, withGradients, config, zLossFactor, labelSmoothing);
+    return build(spec, shape, dtype, training, seed, withGradients, config, zLossFactor, labelSmoothing,
+        Precision.FLOAT32);
+  }
+
+  /**
+   * {@link #build(ModelSpec, BatchShape, Class, boolean, long, boolean, ConfigProto, double, double)}
+   * with a matmul precision.
+   */
+  public static <T extends TFloating> ModelGraph<T> build(ModelSpec spec, BatchShape shape, Class<T> dtype,
+      boolean training, long seed, boolean withGradients, ConfigProto config, double zLossFactor,
+      double labelSmoothing, Precision precision) {
+    return new ModelGraph<>(spec, shape, dtype, training, seed, withGradients, config, zLossFactor, labelSmoothing,
+        precision);
   }
 
   /** Fresh weights from the seed. */

@@ -39,4 +39,15 @@ public record ModelInputs<T extends TFloating>(
         in.withName("targets").placeholder(TInt32.class, Placeholder.shape(Shape.of(shape.batch(), targetLength))),
         null, null);
   }
+
+  /** The placeholders this model has (the null ones left out), in component order: what a step feeds. */
+  public java.util.List<Placeholder<?>> placeholders() {
+    java.util.List<Placeholder<?>> out = new java.util.ArrayList<>();
+    for (Placeholder<?> p : java.util.Arrays.asList(inputs, decoderInputs, targets, images, labels)) {
+      if (p != null) {
+        out.add(p);
+      }
+    }
+    return out;
+  }
 }

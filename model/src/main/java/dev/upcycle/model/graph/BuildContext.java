@@ -9,8 +9,9 @@ import org.tensorflow.types.family.TFloating;
 
 /**
  * What every layer builder needs: the ops under the current name scope, the variable store, the
- * compute dtype, whether this graph trains (dropout, jitter), and a seed operand that callers
- * change per step so stateless random ops draw new numbers each step.
+ * compute dtype, the mixed-precision policy of matmuls ({@link Precision}), whether this graph
+ * trains (dropout, jitter), and a seed operand that callers change per step so stateless random ops
+ * draw new numbers each step.
  */
 public final class BuildContext<T extends TFloating> {
 
@@ -19,8 +20,11 @@ public final class BuildContext<T extends TFloating> {
   private final boolean training;
   private final Operand<TInt64> stepSeed;
   private final int[] randomSites;
+  private final Precision precision;
 
-  private BuildContext(Ops tf, VariableStore<T> store, boolean training, Operand<TInt64> stepSeed, int[] sites) {
+  private BuildContext(Ops tf, VariableStore<T> store, boolean training, Operand<TInt64> stepSeed, int[] sites,
+      Precision precision) {
+    this.precision = precision;
     this.tf = tf;
     this.store = store;
     this.training = training;
@@ -34,7 +38,29 @@ public final class BuildContext<T extends TFloating> {
    */
   public static <T extends TFloating> BuildContext<T> create(Ops tf, VariableStore<T> store, boolean training,
       Operand<TInt64> stepSeed) {
-    return new BuildContext<>(checkNotNull(tf, "ops"), checkNotNull(store, "store"), training, stepSeed, new int[1]);
+    return create(tf, store, training, stepSeed, Precision.FLOAT32);
+  }
+
+  /** A root context whose matmuls follow {@code precision}. */
+  public static <T extends TFloating> BuildContext<T> create(Ops tf, VariableStore<T> store, boolean training,
+      Operand<TInt64> stepSeed, Precision precision) {
+    return new BuildContext<>(checkNotNull(tf, "ops"), checkNotNull(store, "store"), training, stepSeed, new int[1],
+        checkNotNull(precision, "precision"));
+  }
+
+  /** The policy every matmul of the model goes through. */
+  public Precision precision() {
+    return precision;
+  }
+
+  /** {@code a · b} ([m, k] × [k, n]) under this context's precision. */
+  public Operand<T> matMul(Operand<T> a, Operand<T> b) {
+    return precision.matMul(tf, a, b, dtype());
+  }
+
+  /** Batched {@code a · b} ({@code adjY}: b transposed in its last two axes) under this context's precision. */
+  public Operand<T> batchMatMul(Operand<T> a, Operand<T> b, boolean adjY) {
+    return precision.batchMatMul(tf, a, b, dtype(), adjY);
   }
 
   public Ops tf() {
@@ -55,7 +81,7 @@ public final class BuildContext<T extends TFloating> {
 
   /** The same context under a sub-scope of op names (variable names are unaffected). */
   public BuildContext<T> scope(String name) {
-    return new BuildContext<>(tf.withSubScope(name), store, training, stepSeed, randomSites);
+    return new BuildContext<>(tf.withSubScope(name), store, training, stepSeed, randomSites, precision);
   }
 
   /** A constant of the compute dtype. */

@@ -4,7 +4,6 @@ import dev.upcycle.model.graph.BuildContext;
 import dev.upcycle.model.graph.Initializer;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.train.BatchMatMul;
 import org.tensorflow.types.family.TFloating;
 
 /**
@@ -47,12 +46,12 @@ public final class Attention {
       q = tf.math.mul(q, ctx.constant(1.0 / Math.sqrt(spec.dKv())));
     }
     // [batch, heads, qLen, kLen]
-    Operand<T> logits = tf.train.batchMatMul(q, k, ctx.dtype(), BatchMatMul.adjY(true));
+    Operand<T> logits = ctx.batchMatMul(q, k, true); // bfloat16 operands under that precision; logits in dtype
     if (bias != null) {
       logits = tf.math.add(logits, bias);
     }
     Operand<T> weights = Dropout.apply(ctx, tf.nn.softmax(logits), spec.dropout());
-    Operand<T> context = tf.train.batchMatMul(weights, v, ctx.dtype()); // [batch, heads, qLen, dKv]
+    Operand<T> context = ctx.batchMatMul(weights, v, false); // [batch, heads, qLen, dKv]
     Operand<T> merged = tf.reshape(tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3})),
         tf.constant(new long[] {batch, qLen, inner}));
     return Dense.apply(ctx, prefix + "/out", merged, d, spec.bias(), Initializer.fanIn(1.0));

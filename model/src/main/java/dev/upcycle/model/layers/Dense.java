@@ -20,7 +20,7 @@ public final class Dense {
     long[] shape = Shapes.of(x);
     long inDim = shape[shape.length - 1];
     Operand<T> kernel = ctx.store().get(prefix + "/kernel", new long[] {inDim, outDim}, kernelInit);
-    Operand<T> y = project(ctx.tf(), x, kernel);
+    Operand<T> y = project(ctx, x, kernel);
     if (bias) {
       Operand<T> b = ctx.store().get(prefix + "/bias", new long[] {outDim}, Initializer.zeros());
       y = ctx.tf().math.add(y, b);
@@ -28,17 +28,21 @@ public final class Dense {
     return y;
   }
 
-  /** {@code x [..., in] · w [in, out] → [..., out]} as one MatMul over the flattened leading axes. */
-  public static <T extends TFloating> Operand<T> project(Ops tf, Operand<T> x, Operand<T> w) {
+  /**
+   * {@code x [..., in] · w [in, out] → [..., out]} as one MatMul over the flattened leading axes, in
+   * the context's precision.
+   */
+  public static <T extends TFloating> Operand<T> project(BuildContext<T> ctx, Operand<T> x, Operand<T> w) {
+    Ops tf = ctx.tf();
     long[] shape = Shapes.of(x);
     long[] wShape = Shapes.of(w);
     if (shape.length == 2) {
-      return tf.linalg.matMul(x, w);
+      return ctx.matMul(x, w);
     }
     long rows = Shapes.product(shape, 0, shape.length - 1);
     Operand<T> flat = tf.reshape(x, tf.constant(new long[] {rows, shape[shape.length - 1]}));
     long[] out = Arrays.copyOf(shape, shape.length);
     out[out.length - 1] = wShape[1];
-    return tf.reshape(tf.linalg.matMul(flat, w), tf.constant(out));
+    return tf.reshape(ctx.matMul(flat, w), tf.constant(out));
   }
 }

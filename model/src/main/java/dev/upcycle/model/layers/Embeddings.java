@@ -38,7 +38,7 @@ public final class Embeddings {
     Operand<T> ordered = tf.linalg.transpose(grid, tf.constant(new int[] {0, 1, 3, 2, 4, 5}));
     Operand<T> flat = tf.reshape(ordered, tf.constant(new long[] {batch * gh * gw, (long) patch * patch * c}));
     Operand<T> w = tf.reshape(kernel, tf.constant(new long[] {(long) patch * patch * c, d}));
-    Operand<T> projected = tf.math.add(tf.linalg.matMul(flat, w), bias);
+    Operand<T> projected = tf.math.add(ctx.matMul(flat, w), bias);
     return tf.reshape(projected, tf.constant(new long[] {batch, gh * gw, d}));
   }
 }

@@ -142,9 +142,9 @@ public final class MoeLayer {
       List<org.tensorflow.Output<T>> wi1 = perExpert(tf, ctx.store().get(prefix + "/wi_1/kernel", new long[] {experts, d, dFf}, init), experts);
       List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
       for (int e = 0; e < experts; e++) {
-        Operand<T> gate = Activations.geluTanh(ctx, tf.linalg.matMul(in.get(e), wi0.get(e)));
-        Operand<T> h = Dropout.apply(ctx, tf.math.mul(gate, tf.linalg.matMul(in.get(e), wi1.get(e))), dropout);
-        outs.add(tf.linalg.matMul(h, wo.get(e)));
+        Operand<T> gate = Activations.geluTanh(ctx, ctx.matMul(in.get(e), wi0.get(e)));
+        Operand<T> h = Dropout.apply(ctx, tf.math.mul(gate, ctx.matMul(in.get(e), wi1.get(e))), dropout);
+        outs.add(ctx.matMul(h, wo.get(e)));
       }
     } else {
       List<org.tensorflow.Output<T>> wi = perExpert(tf, ctx.store().get(prefix + "/wi/kernel", new long[] {experts, d, dFf}, init), experts);
@@ -152,9 +152,9 @@ public final class MoeLayer {
       List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
       List<org.tensorflow.Output<T>> bo = perExpert(tf, ctx.store().get(prefix + "/wo/bias", new long[] {experts, d}, Initializer.zeros()), experts);
       for (int e = 0; e < experts; e++) {
-        Operand<T> h = tf.math.add(tf.linalg.matMul(in.get(e), wi.get(e)), bi.get(e));
+        Operand<T> h = tf.math.add(ctx.matMul(in.get(e), wi.get(e)), bi.get(e));
         h = Dropout.apply(ctx, Activations.geluTanh(ctx, h), dropout);
-        outs.add(tf.math.add(tf.linalg.matMul(h, wo.get(e)), bo.get(e)));
+        outs.add(tf.math.add(ctx.matMul(h, wo.get(e)), bo.get(e)));
       }
     }
     long rowsTotal = Shapes.of(x)[0];

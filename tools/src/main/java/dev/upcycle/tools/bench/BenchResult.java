@@ -15,7 +15,8 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * One measured configuration. {@code name} is {@code <part>/<variant>/<xla|noxla>}, e.g.
+ * One measured configuration. {@code name} is {@code <part>/<variant>/<xla|noxla|module>[-bf16]}
+ * (auto-clustering, no XLA, the step as one module; {@code -bf16}: bfloat16 matmuls), e.g.
  * {@code mlp/dense/xla}. {@code ms_per_step} and the throughput fields are null (left out of the
  * JSON) when they do not apply; a benchmark's own figures ({@code steps_per_s}, {@code mb_per_s},
  * ...) follow them under snake_case names, in insertion order, as finite numbers or strings.
@@ -30,14 +31,14 @@ public record BenchResult(
     @JsonProperty("fraction_of_ceiling") Double fractionOfCeiling,
     @JsonAnyGetter @JsonAnySetter Map<String, Object> figures) {
 
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.+-]+/[A-Za-z0-9_.+-]+/(xla|noxla)");
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.+-]+/[A-Za-z0-9_.+-]+/(xla|noxla|module)(-bf16)?");
   private static final Pattern SNAKE = Pattern.compile("[a-z0-9]+(_[a-z0-9]+)*");
   private static final Set<String> FIELDS = Set.of("name", "ms_per_step", "tokens_per_s", "gflops",
       "fraction_of_ceiling");
 
   public BenchResult {
     checkArgument(name != null && NAME.matcher(name).matches(),
-        "bench result name must be <part>/<variant>/<xla|noxla>, got '%s'", name);
+        "bench result name must be <part>/<variant>/<xla|noxla|module>[-bf16], got '%s'", name);
     checkFinite(name, "tokens_per_s", tokensPerS);
     checkFinite(name, "gflops", gflops);
     checkFinite(name, "fraction_of_ceiling", fractionOfCeiling);

@@ -5,6 +5,7 @@ import dev.upcycle.model.arch.FlopCount;
 import dev.upcycle.model.graph.BuildContext;
 import dev.upcycle.model.graph.Initializer;
 import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.model.graph.Precision;
 import dev.upcycle.model.graph.SessionConfigs;
 import dev.upcycle.model.graph.VariableStore;
 import dev.upcycle.model.layers.Mlp;
@@ -36,11 +37,11 @@ final class BlockStep implements AutoCloseable {
   private final Op step;
 
   /** {@code moe} null builds the dense block. */
-  BlockStep(int tokens, int d, int dFf, MoeConfig moe, boolean xla) {
+  BlockStep(int tokens, int d, int dFf, MoeConfig moe, boolean xla, Precision precision) {
     MoeLayer.checkXla(moe, xla, "bench block xla");
     Ops tf = Ops.create(graph);
     VariableStore<TFloat32> store = new VariableStore<>(tf, TFloat32.class, 17);
-    BuildContext<TFloat32> ctx = BuildContext.create(tf, store, true, null);
+    BuildContext<TFloat32> ctx = BuildContext.create(tf, store, true, null, precision);
     // activations live in their own store (so they are not block weights) but take an update too
     VariableStore<TFloat32> data = new VariableStore<>(tf.withSubScope("data"), TFloat32.class, 3);
     Operand<TFloat32> x = data.get("activations", new long[] {1, tokens, d}, Initializer.normal(1.0));

@@ -2,6 +2,7 @@ package dev.upcycle.tools.bench;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.upcycle.model.graph.XlaMode;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.arch.BatchShape;
@@ -68,7 +69,7 @@ public final class ClusterBenchmark {
       try (LoopbackCluster cluster = LoopbackCluster.start(dir, workers, new LoopbackCluster.Options(1, true, "2g"))) {
         ClusterServer.start(cluster.spec, 1); // the chief's server lives until this JVM ends
         BatchShape shape = new BatchShape(o.perReplicaBatch() * workers, o.inputLength(), o.targetLength());
-        TrainStep.Options so = new TrainStep.Options(Adafactor.defaults(), Schedule.rsqrt(0.01, 10), 1.0, false, 1e-4,
+        TrainStep.Options so = new TrainStep.Options(Adafactor.defaults(), Schedule.rsqrt(0.01, 10), 1.0, XlaMode.OFF, 1e-4,
             0, 1);
         try (TrainStep<TFloat32> step = TrainStep.over(ReplicatedModel.build(spec, shape, TFloat32.class, 1, 1e-4, 0,
                 Placement.cluster(cluster.spec, Duration.ofMinutes(5)), false), so).initialize();

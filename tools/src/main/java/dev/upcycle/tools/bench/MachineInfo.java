@@ -6,6 +6,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import dev.upcycle.model.graph.SessionConfigs;
+import dev.upcycle.model.graph.SessionDevices;
 import org.tensorflow.TensorFlow;
 
 /**

@@ -1,6 +1,7 @@
 package dev.upcycle.tools.bench;
 
 import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.MoeConfig;
@@ -9,9 +10,12 @@ import dev.upcycle.model.RouterConfig;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.FlopCount;
+import dev.upcycle.model.arch.Losses;
 import dev.upcycle.model.arch.ModelGraph;
 import dev.upcycle.model.arch.SyntheticBatch;
 import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.model.graph.Precision;
+import dev.upcycle.model.graph.SessionConfigs;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,16 +61,18 @@ public final class ModelBenchmark {
    *
    * @param wholeModel also time the t5-small-sized models
    * @param profileSteps traced steps per block for the per-op profile (0 = no profile)
+   * @param precision the matmul precision (every result records it as {@code precision})
    */
   public record Options(int tokens, int d, int dFf, int experts, int modelBatch, int modelInputLength,
-      int modelTargetLength, Timing timing, boolean wholeModel, int profileSteps) {
+      int modelTargetLength, Timing timing, boolean wholeModel, int profileSteps, Precision precision) {
     public Options {
       checkArgument(profileSteps >= 0, "profile steps must be >= 0, got %s", profileSteps);
+      checkNotNull(precision, "precision");
     }
   }
 
   public static Options defaults() {
-    return new Options(4096, 512, 2048, 8, 16, 128, 32, new Timing(2, 5), true, 0);
+    return new Options(4096, 512, 2048, 8, 16, 128, 32, new Timing(2, 5), true, 0, Precision.FLOAT32);
   }
 
   private ModelBenchmark() {}
@@ -120,7 +126,8 @@ public final class ModelBenchmark {
         results.add(BenchResult.timed(name, stats.get(name)).withTokensPerStep(o.tokens())
             .withFlopsPerStep(blockFlops(variant, o), ceiling)
             .with("flops_per_step", blockFlops(variant, o))
-            .with("backward", BlockStep.BACKWARD.jsonName()));
+            .with("backward", BlockStep.BACKWARD.jsonName())
+            .with("precision", o.precision().configName()));
       }
       double dense = ms.get(BenchResult.name("mlp", "dense", xla));
       double denseFlops = blockFlops("dense", o);
@@ -158,7 +165,8 @@ public final class ModelBenchmark {
     try {
       for (boolean xla : new boolean[] {false, true}) {
         for (String variant : blocks(xla)) {
-          BlockStep step = new BlockStep(o.tokens(), o.d(), o.dFf(), blockConfig(variant, o.experts()), xla);
+          BlockStep step = new BlockStep(o.tokens(), o.d(), o.dFf(), blockConfig(variant, o.experts()), xla,
+              o.precision());
           open.add(step);
           steps.add(step::run);
           names.add(BenchResult.name("mlp", variant, xla));
@@ -214,7 +222,8 @@ public final class ModelBenchmark {
         String variant = spec.isSparse() ? "t5_small_moe_e" + o.experts() : "t5_small_dense";
         progress.accept("whole model " + variant + (xla ? " xla" : " noxla"));
         double flops = FlopCount.trainStep(spec, shape.batch(), shape.inputLength(), shape.targetLength());
-        try (ModelGraph<TFloat32> m = ModelGraph.build(spec, shape, TFloat32.class, true, 1, true, xla).initialize();
+        try (ModelGraph<TFloat32> m = ModelGraph.build(spec, shape, TFloat32.class, true, 1, true,
+            SessionConfigs.cpu(xla), Losses.DEFAULT_Z_LOSS, 0, o.precision()).initialize();
             SyntheticBatch batch = new SyntheticBatch(spec, m.inputs, shape, 3)) {
           List<ModelVariable<TFloat32>> vars = List.copyOf(m.store.variables());
           Op step = SgdStep.build(m.tf, vars, m.gradients, TFloat32.class, 1e-3);
@@ -225,7 +234,8 @@ public final class ModelBenchmark {
           results.add(BenchResult.timed(name, s)
               .withTokensPerStep((double) shape.batch() * (shape.inputLength() + shape.targetLength()))
               .withFlopsPerStep(flops, ceiling)
-              .with("flops_per_step", flops));
+              .with("flops_per_step", flops)
+              .with("precision", o.precision().configName()));
           ratios.put("whole_model_" + (spec.isSparse() ? "moe" : "dense") + "_fraction_of_ceiling"
               + (xla ? "_xla" : "_noxla"), flops / (s.median() / 1e3) / 1e9 / ceiling);
         }

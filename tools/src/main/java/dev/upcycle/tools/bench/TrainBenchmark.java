@@ -6,10 +6,14 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.Presets;
+import dev.upcycle.model.RouterConfig;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.VitConfig;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.FlopCount;
+import dev.upcycle.model.graph.ComputeDevice;
+import dev.upcycle.model.graph.Precision;
+import dev.upcycle.model.graph.XlaMode;
 import dev.upcycle.train.optim.Adafactor;
 import dev.upcycle.train.optim.Schedule;
 import dev.upcycle.train.step.Batch;
@@ -26,8 +30,9 @@ import org.tensorflow.types.TFloat32;
 
 /**
  * The "train" benchmark (DESIGN.md §9): steps/s, tokens/s and achieved FLOP/s of whole train steps
- * (forward, backward, Adafactor update) for dense and MoE models with XLA on and off, against a
- * matmul ceiling the caller measured in the same run ({@link MatmulCeiling}). FLOPs
+ * (forward, backward, Adafactor update) for dense and MoE models in each XLA mode ({@link XlaMode}:
+ * off, auto-clustering, the step as one module) and precision, against a matmul ceiling the caller
+ * measured in the same run ({@link MatmulCeiling}). FLOPs
  * come from {@link FlopCount#trainStep}; tokens are encoder tokens (batch × input length; ViT:
  * batch × patches). Each result also reports the graph build time and the first step's time
  * (graph optimisation and, with XLA, compilation), which the medians exclude. Returns one
@@ -42,26 +47,53 @@ public final class TrainBenchmark {
    *
    * @param part model name, e.g. {@code t5-small}
    * @param variant {@code dense} or {@code moe-e8}
+   * @param xla the XLA mode
+   * @param precision float32 or bfloat16 matmuls
    */
-  public record Case(String part, String variant, ModelSpec spec, BatchShape shape, boolean xla) {
+  public record Case(String part, String variant, ModelSpec spec, BatchShape shape, XlaMode xla, Precision precision) {
     public Case {
       checkNotNull(spec, "spec");
       checkNotNull(shape, "shape");
+      checkNotNull(xla, "xla");
+      checkNotNull(precision, "precision");
     }
 
+    /** {@code part/variant/mode}: mode {@code noxla}, {@code xla} (auto) or {@code module}, + {@code -bf16}. */
     public String name() {
-      return BenchResult.name(part, variant, xla);
+      return part + "/" + variant + "/" + modeLabel(xla, precision);
     }
+
+    /** This case in another mode. */
+    public Case with(XlaMode mode, Precision p) {
+      return new Case(part, variant, spec, shape, mode, p);
+    }
+  }
+
+  /** The label of a mode in result names and ratio keys. */
+  public static String modeLabel(XlaMode xla, Precision precision) {
+    String m = switch (xla) {
+      case OFF -> "noxla";
+      case AUTO -> "xla";
+      case MODULE -> "module";
+    };
+    return precision == Precision.FLOAT32 ? m : m + "-bf16";
   }
 
   /**
    * @param warmupSteps steps run before timing (the first includes graph optimisation / XLA compile)
    * @param measuredSteps timed steps
+   * @param device where the steps compute
    */
-  public record Options(int warmupSteps, int measuredSteps) {
+  public record Options(int warmupSteps, int measuredSteps, ComputeDevice device) {
     public Options {
       checkArgument(warmupSteps >= 1, "warmupSteps must be >= 1, got %s", warmupSteps);
       checkArgument(measuredSteps >= 1, "measuredSteps must be >= 1, got %s", measuredSteps);
+      checkNotNull(device, "device");
+    }
+
+    /** On the device {@link ComputeDevice#AUTO} picks. */
+    public Options(int warmupSteps, int measuredSteps) {
+      this(warmupSteps, measuredSteps, ComputeDevice.AUTO);
     }
 
     public static Options defaults() {
@@ -71,9 +103,40 @@ public final class TrainBenchmark {
 
   /**
    * t5-small (8 × 128 inputs, 32 targets) and vit-tiny (16 images of 32², 64 patches), each dense
-   * and MoE with 8 experts in every other layer (paper routers), XLA on and off.
+   * and MoE with 8 experts in every other layer (paper routers), in every XLA mode, float32.
    */
   public static List<Case> defaultCases() {
+    return inModes(baseCases(), List.of(XlaMode.MODULE, XlaMode.AUTO, XlaMode.OFF), List.of(Precision.FLOAT32));
+  }
+
+  /**
+   * The GPU case (scripts/gpu-check.sh): t5-base, dense and MoE with Expert Choice E 8 C 2 in every
+   * other layer of both stacks, 32 × 512 inputs, 128 targets, in the given modes.
+   */
+  public static List<Case> t5BaseCases() {
+    ModelSpec base = ModelSpec.dense(Presets.get("t5-base"));
+    RouterConfig ec = RouterConfig.expertChoice(2.0);
+    ModelSpec moe = ModelSpec.sparse(base.arch(), MoeConfig.paperT5(8).withRouters(ec, ec), SparseLayout.EVERY_OTHER,
+        SparseLayout.EVERY_OTHER);
+    BatchShape shape = new BatchShape(32, 512, 128);
+    return List.of(new Case("t5-base", "dense", base, shape, XlaMode.OFF, Precision.FLOAT32),
+        new Case("t5-base", "moe-ec-e8-c2", moe, shape, XlaMode.OFF, Precision.FLOAT32));
+  }
+
+  /** Each case in each mode and precision (modes outermost, as a run's output reads best). */
+  public static List<Case> inModes(List<Case> cases, List<XlaMode> modes, List<Precision> precisions) {
+    List<Case> out = new ArrayList<>();
+    for (Precision p : precisions) {
+      for (XlaMode m : modes) {
+        for (Case c : cases) {
+          out.add(c.with(m, p));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static List<Case> baseCases() {
     List<Case> out = new ArrayList<>();
     ModelSpec t5 = ModelSpec.dense(Presets.get("t5-small"));
     ModelSpec t5Moe = ModelSpec.sparse(t5.arch(), MoeConfig.paperT5(8), SparseLayout.EVERY_OTHER,
@@ -82,12 +145,12 @@ public final class TrainBenchmark {
     ModelSpec vitMoe = ModelSpec.sparse(vit.arch(), MoeConfig.paperVit(8), SparseLayout.EVERY_OTHER, SparseLayout.DENSE);
     BatchShape t5Shape = new BatchShape(8, 128, 32);
     BatchShape vitShape = new BatchShape(16, 1, 1);
-    for (boolean xla : new boolean[] {true, false}) {
-      out.add(new Case("t5-small", "dense", t5, t5Shape, xla));
-      out.add(new Case("t5-small", "moe-e8", t5Moe, t5Shape, xla));
-      out.add(new Case("vit-tiny", "dense", vit, vitShape, xla));
-      out.add(new Case("vit-tiny", "moe-e8", vitMoe, vitShape, xla));
-    }
+    XlaMode m = XlaMode.OFF;
+    Precision p = Precision.FLOAT32;
+    out.add(new Case("t5-small", "dense", t5, t5Shape, m, p));
+    out.add(new Case("t5-small", "moe-e8", t5Moe, t5Shape, m, p));
+    out.add(new Case("vit-tiny", "dense", vit, vitShape, m, p));
+    out.add(new Case("vit-tiny", "moe-e8", vitMoe, vitShape, m, p));
     return out;
   }
 
@@ -116,27 +179,34 @@ public final class TrainBenchmark {
           flops / (ms.median() / 1000) / 1e9);
     }
     Map<String, Double> ratios = new LinkedHashMap<>();
-    List<Double> xlaRatios = new ArrayList<>();
+    Map<String, List<Double>> overOff = new LinkedHashMap<>();
     for (Case c : cases) {
       String key = c.part().replace('-', '_');
-      String base = c.part() + "/dense/" + (c.xla() ? "xla" : "noxla");
+      String label = modeLabel(c.xla(), c.precision());
+      String suffix = "_" + label.replace('-', '_');
+      String base = c.part() + "/dense/" + label;
       if (!c.variant().equals("dense") && msByName.containsKey(base)) {
-        String mode = c.xla() ? "" : "_noxla";
         double ratio = msByName.get(c.name()) / msByName.get(base);
-        ratios.put(key + "_moe_over_dense" + mode, ratio);
-        ratios.put(key + "_moe_over_dense_flop_adjusted" + mode,
+        ratios.put(key + "_moe_over_dense" + suffix, ratio);
+        ratios.put(key + "_moe_over_dense_flop_adjusted" + suffix,
             ratio / (flopsByName.get(c.name()) / flopsByName.get(base)));
       }
-      String noXla = c.part() + "/" + c.variant() + "/noxla";
-      if (c.xla() && msByName.containsKey(noXla)) {
-        double ratio = msByName.get(c.name()) / msByName.get(noXla);
-        ratios.put(key + "_" + c.variant().replace('-', '_') + "_xla_over_noxla", ratio);
-        xlaRatios.add(ratio);
+      String off = c.with(XlaMode.OFF, c.precision()).name();
+      if (c.xla() != XlaMode.OFF && msByName.containsKey(off)) {
+        double ratio = msByName.get(c.name()) / msByName.get(off);
+        String kind = label.replace('-', '_') + "_over_" + modeLabel(XlaMode.OFF, c.precision()).replace('-', '_');
+        ratios.put(key + "_" + c.variant().replace('-', '_') + "_" + kind, ratio);
+        overOff.computeIfAbsent(kind, k -> new ArrayList<>()).add(ratio);
+      }
+      String f32 = c.with(c.xla(), Precision.FLOAT32).name();
+      if (c.precision() != Precision.FLOAT32 && msByName.containsKey(f32)) {
+        ratios.put(key + "_" + c.variant().replace('-', '_') + "_" + label.replace('-', '_') + "_over_f32",
+            msByName.get(c.name()) / msByName.get(f32));
       }
     }
-    if (!xlaRatios.isEmpty()) {
-      ratios.put("xla_over_noxla", Math.exp(xlaRatios.stream().mapToDouble(Math::log).average().orElse(0)));
-    }
+    // geometric means over the cases: xla_over_noxla (auto), module_over_noxla, ...
+    overOff.forEach((kind, list) -> ratios.put(kind, Math.exp(list.stream().mapToDouble(Math::log).average()
+        .orElse(0))));
     return new BenchReport("train", machine, ceilingGflops, results, ratios);
   }
 
@@ -144,7 +214,7 @@ public final class TrainBenchmark {
   private static double[] time(Case c, Options o) {
     SyntheticBatchSource data = new SyntheticBatchSource(c.spec(), c.shape(), TFloat32.class, 1);
     TrainStep.Options step = new TrainStep.Options(Adafactor.defaults(), Schedule.rsqrt(1.0, 10_000), 0, c.xla(),
-        1e-4, 0, 1);
+        1e-4, 0, 1, c.precision(), o.device());
     double[] out = new double[2 + o.measuredSteps()];
     long t0 = System.nanoTime();
     try (TrainStep<TFloat32> t = TrainStep.build(c.spec(), c.shape(), TFloat32.class, step).initialize()) {

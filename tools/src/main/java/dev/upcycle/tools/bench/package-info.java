@@ -5,7 +5,7 @@
  * ({@code bench train}), {@link dev.upcycle.tools.bench.ConvertBenchmark} ({@code bench convert}).
  * Harness: timing of repeated steps ({@link dev.upcycle.tools.bench.Timing}), session configs with and
  * without XLA ({@link dev.upcycle.model.graph.SessionConfigs}), the machine and the device a TensorFlow
- * session lists ({@link dev.upcycle.tools.bench.MachineInfo}, {@link dev.upcycle.tools.bench.SessionDevices})
+ * session lists ({@link dev.upcycle.tools.bench.MachineInfo}, {@link dev.upcycle.model.graph.SessionDevices})
  * and the one JSON report every {@code upcycle bench <what>} prints ({@link dev.upcycle.tools.bench.BenchReport}
  * of {@link dev.upcycle.tools.bench.BenchResult}s), per-op times from TensorFlow's step stats
  * ({@code StepProfile}, {@code bench model --profile}) and the matmul FLOPs of the ops a step runs

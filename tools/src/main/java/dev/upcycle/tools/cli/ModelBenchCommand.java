@@ -1,5 +1,6 @@
 package dev.upcycle.tools.cli;
 
+import dev.upcycle.model.graph.Precision;
 import dev.upcycle.tools.bench.ModelBenchmark;
 import dev.upcycle.tools.bench.Timing;
 import java.util.concurrent.Callable;
@@ -36,11 +37,24 @@ public final class ModelBenchCommand implements Callable<Integer> {
           + " stderr (STEPS defaults to 3 when the option is given without a value).")
   int profileSteps;
 
+  @Option(names = "--precision", paramLabel = "P", defaultValue = "float32",
+      description = "Matmul precision: float32 or bfloat16 (docs/xla.md). Default: ${DEFAULT-VALUE}.")
+  String precision;
+
+  private Precision parsedPrecision() {
+    try {
+      return Precision.parse(precision);
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
   @Override
   public Integer call() {
     ModelBenchmark.Options d = ModelBenchmark.defaults();
     ModelBenchmark.Options o = new ModelBenchmark.Options(tokens, d.d(), d.dFf(), d.experts(), modelBatch,
-        d.modelInputLength(), d.modelTargetLength(), new Timing(2, repeats), !blocksOnly, profileSteps);
+        d.modelInputLength(), d.modelTargetLength(), new Timing(2, repeats), !blocksOnly, profileSteps,
+        parsedPrecision());
     ModelBenchmark.run(o, msg -> System.err.println("bench model: " + msg)).print(spec.commandLine().getOut());
     return 0;
   }

@@ -56,9 +56,18 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--steps", paramLabel = "N", description = "Stop at this step (config key train_steps).")
   Long steps;
 
-  @Option(names = "--xla", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "XLA-compile the step (--no-xla to compare). Default: ${DEFAULT-VALUE}.")
-  boolean xla;
+  @Option(names = "--xla", paramLabel = "MODE",
+      description = "XLA mode (config key xla): module (the whole step as one XLA module), auto (auto-clustering)"
+          + " or off. Default: the config's, else the fastest measured (docs/xla.md).")
+  String xla;
+
+  @Option(names = "--no-xla", description = "Same as --xla off.")
+  boolean noXla;
+
+  @Option(names = "--device", paramLabel = "DEVICE",
+      description = "Where the step computes (config key device): cpu, gpu or auto (a GPU when TF sees one)."
+          + " Input and checkpoint I/O stay on the host.")
+  String device;
 
   @Mixin ClusterOptions cluster = new ClusterOptions();
 
@@ -79,8 +88,11 @@ public final class TrainCommand implements Callable<Integer> {
     if (steps != null) {
       extra.put("train_steps", steps.toString());
     }
-    if (!xla) {
-      extra.put("xla", "false");
+    if (noXla || xla != null) {
+      extra.put("xla", noXla ? "off" : xla);
+    }
+    if (device != null) {
+      extra.put("device", device);
     }
     TrainConfig config = configOptions.resolve(extra);
     // the model comes from the checkpoint the run starts from: its newest own one when resuming, else --init

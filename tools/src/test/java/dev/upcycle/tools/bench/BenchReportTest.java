@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.upcycle.model.graph.SessionDevices;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.upcycle.model.graph.Precision;
 import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.arch.FlopCount;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,13 +19,13 @@ import org.junit.jupiter.api.Test;
 class BlockStepFlopsTest {
 
   private static final ModelBenchmark.Options SMALL = new ModelBenchmark.Options(64, 8, 16, 4, 1, 1, 1,
-      new Timing(0, 1), false, 0);
+      new Timing(0, 1), false, 0, Precision.FLOAT32);
 
   @ParameterizedTest
   @ValueSource(strings = {"dense", "moe_ec_e8_c2", "moe_top2_c1.25"})
   void reportedFlopsAreTheMatmulsTheStepRuns(String variant) {
     MoeConfig moe = ModelBenchmark.blockConfig(variant, SMALL.experts());
-    try (BlockStep step = new BlockStep(SMALL.tokens(), SMALL.d(), SMALL.dFf(), moe, false)) {
+    try (BlockStep step = new BlockStep(SMALL.tokens(), SMALL.d(), SMALL.dFf(), moe, false, Precision.FLOAT32)) {
       double inGraph = GraphFlops.matmul(step.step().op());
       assertEquals(ModelBenchmark.blockFlops(variant, SMALL), inGraph, 1e-6, variant);
       step.run();
@@ -44,7 +45,7 @@ class BlockStepFlopsTest {
   void droplessBlocksRefuseXla() {
     MoeConfig dropless = ModelBenchmark.blockConfig("moe_top2_dropless", SMALL.experts());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new BlockStep(SMALL.tokens(), SMALL.d(), SMALL.dFf(), dropless, true));
+        () -> new BlockStep(SMALL.tokens(), SMALL.d(), SMALL.dFf(), dropless, true, Precision.FLOAT32));
     assertTrue(e.getMessage().contains("dropless") && e.getMessage().contains("XLA"), e.getMessage());
   }
 }

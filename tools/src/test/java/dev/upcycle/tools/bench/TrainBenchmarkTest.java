@@ -11,6 +11,9 @@ import dev.upcycle.model.Presets;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.arch.BatchShape;
+import dev.upcycle.model.graph.Precision;
+import dev.upcycle.model.graph.SessionDevices;
+import dev.upcycle.model.graph.XlaMode;
 import dev.upcycle.model.arch.FlopCount;
 import java.io.PrintStream;
 import java.util.List;
@@ -27,8 +30,8 @@ class TrainBenchmarkTest {
     ModelSpec dense = ModelSpec.dense(tiny);
     ModelSpec moe = ModelSpec.sparse(tiny, MoeConfig.paperT5(4), SparseLayout.EVERY_OTHER, SparseLayout.EVERY_OTHER);
     List<TrainBenchmark.Case> cases = List.of(
-        new TrainBenchmark.Case("t5-test", "dense", dense, SHAPE, false),
-        new TrainBenchmark.Case("t5-test", "moe-e4", moe, SHAPE, false));
+        new TrainBenchmark.Case("t5-test", "dense", dense, SHAPE, XlaMode.OFF, Precision.FLOAT32),
+        new TrainBenchmark.Case("t5-test", "moe-e4", moe, SHAPE, XlaMode.OFF, Precision.FLOAT32));
     BenchReport report = TrainBenchmark.run(cases, new TrainBenchmark.Options(1, 2), 100.0,
         new PrintStream(PrintStream.nullOutputStream()));
     JsonNode doc = new ObjectMapper().readTree(report.toJson());

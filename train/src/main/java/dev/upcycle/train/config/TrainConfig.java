@@ -14,6 +14,9 @@ import dev.upcycle.model.config.ConfigJson;
 import dev.upcycle.model.config.ModelSection;
 import dev.upcycle.model.config.MoeSection;
 import dev.upcycle.model.config.SpecConfig;
+import dev.upcycle.model.graph.ComputeDevice;
+import dev.upcycle.model.graph.Precision;
+import dev.upcycle.model.graph.XlaMode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,13 +45,17 @@ import java.util.Optional;
  * @param checkpointEvery write a checkpoint every this many steps (and always at the end)
  * @param keepCheckpoints keep the newest this many checkpoints
  * @param seed seed of fresh weights, data order and dropout
- * @param xla XLA auto-clustering (false = {@code --no-xla})
+ * @param xla XLA mode: {@code off}, {@code auto} (auto-clustering) or {@code module} (the whole step
+ *     as one XLA module); see {@link XlaMode}. The booleans of older configs read as auto / off.
  * @param zLoss logit z-loss factor
  * @param labelSmoothing label smoothing of the cross-entropy
  * @param evalEvery evaluate every this many steps when an eval source is given; 0 = never
  * @param evalBatches batches per evaluation
  * @param logEvery progress line every this many steps
  * @param dtype compute and parameter dtype: float32 or float64
+ * @param precision {@code float32}, or {@code bfloat16}: matmuls and activations in bfloat16 over
+ *     {@code dtype = float32} master weights ({@link Precision})
+ * @param device where the step computes: {@code cpu}, {@code gpu} or {@code auto} ({@link ComputeDevice})
  * @param outputDir run folder: checkpoints/, metrics.jsonl, events/
  */
 public record TrainConfig(
@@ -64,13 +71,15 @@ public record TrainConfig(
     int checkpointEvery,
     int keepCheckpoints,
     long seed,
-    boolean xla,
+    String xla,
     double zLoss,
     double labelSmoothing,
     int evalEvery,
     int evalBatches,
     int logEvery,
     String dtype,
+    String precision,
+    String device,
     String outputDir) {
 
   private static final ObjectMapper JSON = ConfigJson.MAPPER;
@@ -95,20 +104,25 @@ public record TrainConfig(
     checkArgument(logEvery >= 1, "log_every must be >= 1, got %s", logEvery);
     checkArgument("float32".equals(dtype) || "float64".equals(dtype), "dtype must be float32 or float64, got '%s'",
         dtype);
+    xla = XlaMode.parse(checkNotNull(xla, "xla")).configName();
+    precision = Precision.parse(checkNotNull(precision, "precision")).configName();
+    device = ComputeDevice.parse(checkNotNull(device, "device")).configName();
+    checkArgument(Precision.parse(precision) == Precision.FLOAT32 || "float32".equals(dtype),
+        "precision bfloat16 needs dtype float32 (the master weights), got dtype '%s'", dtype);
     checkArgument(outputDir != null && !outputDir.isBlank(), "output_dir must be given");
     // the derived objects validate the rest (layouts against layer counts, routers, schedule)
     schedule.schedule(trainSteps);
     spec(model, moe);
     if (moe.numExperts() > 0) {
-      dev.upcycle.model.moe.MoeLayer.checkXla(moe.toMoeConfig(), xla, "xla");
+      dev.upcycle.model.moe.MoeLayer.checkXla(moe.toMoeConfig(), XlaMode.parse(xla) != XlaMode.OFF, "xla");
     }
   }
 
   /** Every default (documented in docs/train-config.md). */
   public static TrainConfig defaults() {
     return new TrainConfig(ModelSection.preset("t5-tiny"), MoeSection.defaults(), 8, 128, 32, 10_000,
-        OptimizerSection.defaults(), ScheduleSection.defaults(), 0.0, 1000, 3, 0, true, 1e-4, 0.0, 0, 10, 10,
-        "float32", "run");
+        OptimizerSection.defaults(), ScheduleSection.defaults(), 0.0, 1000, 3, 0, XlaMode.DEFAULT.configName(), 1e-4,
+        0.0, 0, 10, 10, "float32", Precision.FLOAT32.configName(), ComputeDevice.AUTO.configName(), "run");
   }
 
   /** Parses JSON over the defaults; unknown keys and invalid values are errors naming the key. */
@@ -164,6 +178,21 @@ public record TrainConfig(
     return spec(model, moe);
   }
 
+  /** {@link #xla} as a value. */
+  public XlaMode xlaMode() {
+    return XlaMode.parse(xla);
+  }
+
+  /** {@link #device} as a value (not yet resolved against what TF sees). */
+  public ComputeDevice computeDevice() {
+    return ComputeDevice.parse(device);
+  }
+
+  /** {@link #precision} as a value. */
+  public Precision precisionPolicy() {
+    return Precision.parse(precision);
+  }
+
   public BatchShape batchShape() {
     return new BatchShape(batchSize, inputLength, targetLength);
   }
@@ -208,7 +237,7 @@ public record TrainConfig(
   public TrainConfig withSpec(SpecConfig spec) {
     return new TrainConfig(spec.model(), spec.moe(), batchSize, inputLength, targetLength, trainSteps, optimizer,
         schedule, clipNorm, checkpointEvery, keepCheckpoints, seed, xla, zLoss, labelSmoothing, evalEvery,
-        evalBatches, logEvery, dtype, outputDir);
+        evalBatches, logEvery, dtype, precision, device, outputDir);
   }
 
   private static ObjectNode defaultsTree() {

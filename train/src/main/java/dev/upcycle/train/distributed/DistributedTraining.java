@@ -3,6 +3,8 @@ package dev.upcycle.train.distributed;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.upcycle.model.graph.Precision;
+import dev.upcycle.model.graph.XlaMode;
 import dev.upcycle.train.config.TrainConfig;
 import dev.upcycle.train.metrics.TrainListener;
 import dev.upcycle.train.step.BatchSource;
@@ -33,8 +35,12 @@ public final class DistributedTraining {
       @Override
       public <T extends TFloating> TrainStep<T> build(TrainConfig c, Class<T> dtype) {
         TrainStep.Options o = Trainer.stepOptions(c);
+        checkArgument(o.xla() != XlaMode.MODULE, "xla: module mode (one XLA function) is not built for replicated"
+            + " steps yet; use xla auto or off with --cluster / --local-replicas");
+        checkArgument(o.precision() == Precision.FLOAT32, "precision: %s is not built for replicated steps yet;"
+            + " use float32 with --cluster / --local-replicas", o.precision().configName());
         return TrainStep.over(ReplicatedModel.build(c.modelSpec(), c.batchShape(), dtype, o.initSeed(), o.zLossFactor(),
-            o.labelSmoothing(), placement, o.xla()), o);
+            o.labelSmoothing(), placement, o.xla().autoClustering()), o);
       }
     };
   }

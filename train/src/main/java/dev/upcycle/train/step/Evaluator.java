@@ -7,6 +7,7 @@ import dev.upcycle.model.arch.ModelGraph;
 import dev.upcycle.model.arch.ModelInputs;
 import dev.upcycle.model.graph.ModelVariable;
 import dev.upcycle.model.graph.SessionConfigs;
+import dev.upcycle.model.graph.XlaMode;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.op.Ops;
@@ -42,7 +43,8 @@ public final class Evaluator<T extends TFloating> implements AutoCloseable {
     ModelGraph<T> train = step.model();
     TrainStep.Options o = step.options();
     this.eval = ModelGraph.build(train.spec, train.shape, train.store.dtype(), false, o.initSeed(), false,
-        SessionConfigs.cpu(o.xla()), o.zLossFactor(), o.labelSmoothing());
+        SessionConfigs.of(o.xla() == XlaMode.AUTO, o.device().resolve()), o.zLossFactor(), o.labelSmoothing(),
+        o.precision());
     try {
       Ops tf = eval.tf.withSubScope("accuracy");
       ModelInputs<T> inputs = eval.inputs;

@@ -6,8 +6,12 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.arch.BatchShape;
 import dev.upcycle.model.arch.ModelGraph;
+import dev.upcycle.model.graph.ComputeDevice;
 import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.model.graph.Precision;
 import dev.upcycle.model.graph.SessionConfigs;
+import dev.upcycle.model.graph.XlaMode;
+import dev.upcycle.model.graph.XlaModule;
 import dev.upcycle.model.moe.MoeLayerStats;
 import dev.upcycle.train.metrics.MoeLayerMetrics;
 import dev.upcycle.train.metrics.StepMetrics;
@@ -37,10 +41,10 @@ import org.tensorflow.types.family.TFloating;
 /**
  * One static-shape training step in one graph and session: forward, backward (the model's
  * gradients of the total loss), global-norm clipping, the optimizer update of every parameter and
- * its slots, and the step increment, all in plain ops on resource variables so XLA auto-clustering
- * (when on) compiles the whole update. Each {@link #run} fetches loss parts, learning rate, gradient
- * norm, MoE statistics and a per-variable "gradient is finite" vector, which is inspected only when
- * the loss or the norm is not finite.
+ * its slots, and the step increment, all in plain ops on resource variables so XLA can compile the
+ * whole update: as one module ({@code xla = module}, {@link XlaModule}) or by auto-clustering. Each
+ * {@link #run} fetches loss parts, learning rate, gradient norm, MoE statistics and a per-variable
+ * "gradient is finite" vector, which is inspected only when the loss or the norm is not finite.
  */
 public final class TrainStep<T extends TFloating> implements AutoCloseable {
 
@@ -50,20 +54,50 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
    * @param optimizer Adafactor or AdamW
    * @param schedule the learning-rate schedule over {@code state/step}
    * @param clipNorm global gradient-norm clipping threshold; 0 = off
-   * @param xla XLA auto-clustering on (needs {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} on CPU)
+   * @param xla {@link XlaMode#MODULE}: the whole step as one XLA module ({@link XlaModule});
+   *     {@link XlaMode#AUTO}: auto-clustering (needs {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} on CPU);
+   *     {@link XlaMode#OFF}
    * @param zLossFactor logit z-loss factor (1e-4)
    * @param labelSmoothing label smoothing (0)
    * @param initSeed seed of fresh weights
+   * @param precision float32, or bfloat16 matmuls over float32 weights ({@link Precision})
+   * @param device where the step computes ({@link ComputeDevice}; auto is resolved when the step is built)
    */
-  public record Options(Optimizer optimizer, Schedule schedule, double clipNorm, boolean xla, double zLossFactor,
-      double labelSmoothing, long initSeed) {
+  public record Options(Optimizer optimizer, Schedule schedule, double clipNorm, XlaMode xla, double zLossFactor,
+      double labelSmoothing, long initSeed, Precision precision, ComputeDevice device) {
     public Options {
       checkNotNull(optimizer, "optimizer");
       checkNotNull(schedule, "schedule");
+      checkNotNull(xla, "xla");
+      checkNotNull(precision, "precision");
+      checkNotNull(device, "device");
       checkArgument(clipNorm >= 0, "clipNorm must be >= 0 (0 = off), got %s", clipNorm);
       checkArgument(zLossFactor >= 0, "zLossFactor must be >= 0, got %s", zLossFactor);
       checkArgument(labelSmoothing >= 0 && labelSmoothing < 1, "labelSmoothing must be in [0, 1), got %s",
           labelSmoothing);
+    }
+
+    /** Float32 precision, on the device {@link ComputeDevice#AUTO} picks. */
+    public Options(Optimizer optimizer, Schedule schedule, double clipNorm, XlaMode xla, double zLossFactor,
+        double labelSmoothing, long initSeed) {
+      this(optimizer, schedule, clipNorm, xla, zLossFactor, labelSmoothing, initSeed, Precision.FLOAT32,
+          ComputeDevice.AUTO);
+    }
+
+    /** These options with another precision. */
+    public Options withPrecision(Precision value) {
+      return new Options(optimizer, schedule, clipNorm, xla, zLossFactor, labelSmoothing, initSeed, value, device);
+    }
+
+    /** These options with another XLA mode. */
+    public Options withXla(XlaMode value) {
+      return new Options(optimizer, schedule, clipNorm, value, zLossFactor, labelSmoothing, initSeed, precision,
+          device);
+    }
+
+    /** These options with another device. */
+    public Options withDevice(ComputeDevice value) {
+      return new Options(optimizer, schedule, clipNorm, xla, zLossFactor, labelSmoothing, initSeed, precision, value);
     }
   }
 
@@ -76,7 +110,8 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
   private final Operand<TBool> gradFinite;
   private final Op train;
   private final List<Operand<T>> grads;
-  private final List<Operand<?>> fetches = new ArrayList<>();
+  /** What {@link #run} fetches: the step's values, or the module's outputs standing for them. */
+  private final List<Operand<?>> fetches;
 
   private TrainStep(ModelGraph<T> model, Options options) {
     this.options = options;
@@ -114,7 +149,8 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
           .assignVariableOp(step.handle(), tf.math.add(step.value(), tf.constant(1)));
       List<Op> all = new ArrayList<>(updates);
       all.add(increment);
-      this.train = tf.withControlDependencies(all).withName("train_op").noOp();
+      Op trainOp = tf.withControlDependencies(all).withName("train_op").noOp();
+      List<Operand<?>> fetches = new ArrayList<>();
       fetches.add(model.totalLoss);
       fetches.add(model.loss.crossEntropy());
       fetches.add(model.loss.zLoss());
@@ -130,6 +166,17 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
         fetches.add(s.routerZLoss());
         fetches.add(s.auxLoss());
       }
+      if (options.xla() == XlaMode.MODULE) {
+        // feeds (the batch and the step seed) stay outside the module; everything else is inside
+        List<Operand<?>> feeds = new ArrayList<>(model.inputs.placeholders());
+        feeds.add(model.stepSeed);
+        XlaModule module = XlaModule.wrap(model.graph, tf, "train_step", feeds, fetches, List.of(trainOp));
+        this.fetches = List.copyOf(module.fetchAll(fetches));
+        this.train = module.target();
+      } else {
+        this.fetches = List.copyOf(fetches);
+        this.train = trainOp;
+      }
     } catch (RuntimeException e) {
       model.close();
       throw e;
@@ -144,7 +191,8 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
     checkNotNull(dtype, "dtype");
     checkNotNull(options, "options");
     return new TrainStep<>(ModelGraph.build(spec, shape, dtype, true, options.initSeed(), true,
-        SessionConfigs.cpu(options.xla()), options.zLossFactor(), options.labelSmoothing()), options);
+        SessionConfigs.of(options.xla().autoClustering(), options.device().resolve()), options.zLossFactor(),
+        options.labelSmoothing(), options.precision()), options);
   }
 
   /**

@@ -127,7 +127,8 @@ public final class Trainer {
   /** The train-step options a config asks for. */
   public static TrainStep.Options stepOptions(TrainConfig c) {
     return new TrainStep.Options(c.optimizer().optimizer(), c.schedule().schedule(c.trainSteps()), c.clipNorm(),
-        c.xla(), c.zLoss(), c.labelSmoothing(), c.seed());
+        c.xlaMode(), c.zLoss(), c.labelSmoothing(), c.seed(), c.precisionPolicy(),
+        c.computeDevice());
   }
 
   private static <T extends TFloating> TrainResult runTyped(TrainConfig config, Class<T> dtype, BatchSource source,

@@ -32,7 +32,8 @@ class TrainConfigTest {
     assertEquals(1e-30, a.eps1());
     assertEquals(1e-3, a.eps2());
     assertEquals(0.0, a.beta1());
-    assertTrue(c.xla());
+    assertEquals(dev.upcycle.model.graph.XlaMode.DEFAULT, c.xlaMode());
+    assertEquals(dev.upcycle.model.graph.Precision.FLOAT32, c.precisionPolicy());
     assertEquals(1e-4, c.zLoss());
   }
 
@@ -56,6 +57,24 @@ class TrainConfigTest {
     assertEquals(c, TrainConfig.fromJson(c.toJson()));
   }
 
+  /** xla takes off|auto|module, and the booleans of configs written before the modes existed. */
+  @Test
+  void xlaModesAndPrecisionParse() {
+    assertEquals("module", TrainConfig.fromJson("{\"xla\": \"module\"}").xla());
+    assertEquals("auto", TrainConfig.fromJson("{\"xla\": true}").xla());
+    assertEquals("off", TrainConfig.fromJson("{\"xla\": false}").xla());
+    assertEquals("bfloat16", TrainConfig.defaults().withOverrides(Map.of("precision", "bfloat16")).precision());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> TrainConfig.fromJson("{\"xla\": \"fast\"}"));
+    assertTrue(e.getMessage().contains("off, auto, module"), e.getMessage());
+    IllegalArgumentException p = assertThrows(IllegalArgumentException.class,
+        () -> TrainConfig.fromJson("{\"precision\": \"float16\"}"));
+    assertTrue(p.getMessage().contains("float32, bfloat16"), p.getMessage());
+    IllegalArgumentException d = assertThrows(IllegalArgumentException.class,
+        () -> TrainConfig.fromJson("{\"precision\": \"bfloat16\", \"dtype\": \"float64\"}"));
+    assertTrue(d.getMessage().contains("needs dtype float32"), d.getMessage());
+  }
+
   @Test
   void overridesByDottedKeys() {
     TrainConfig c = TrainConfig.defaults().withOverrides(Map.of("optimizer.name", "adamw", "schedule.base", "0.01",
@@ -63,7 +82,7 @@ class TrainConfigTest {
     assertEquals("adamw", c.optimizer().name());
     assertEquals(0.01, c.schedule().base());
     assertEquals(8, c.moe().numExperts());
-    assertFalse(c.xla());
+    assertEquals(dev.upcycle.model.graph.XlaMode.OFF, c.xlaMode());
     assertEquals(512, ((T5Config) c.modelSpec().arch()).dModel());
     assertEquals(1, c.modelSpec().moe().get().decoderRouter().k());
   }

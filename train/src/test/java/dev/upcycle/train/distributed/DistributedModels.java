@@ -1,5 +1,6 @@
 package dev.upcycle.train.distributed;
 
+import dev.upcycle.model.graph.XlaMode;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.Presets;
@@ -34,7 +35,7 @@ final class DistributedModels {
   }
 
   static TrainStep.Options options() {
-    return new TrainStep.Options(Adafactor.defaults().withMinDimSizeToFactor(8), Schedule.rsqrt(0.1, 10), 1.0, false,
+    return new TrainStep.Options(Adafactor.defaults().withMinDimSizeToFactor(8), Schedule.rsqrt(0.1, 10), 1.0, XlaMode.OFF,
         1e-4, 0.0, 7);
   }
 }

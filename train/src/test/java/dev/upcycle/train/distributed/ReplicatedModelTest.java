@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.upcycle.model.graph.XlaMode;
 import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.SparseLayout;
@@ -52,7 +53,7 @@ class ReplicatedModelTest {
 
   static TrainStep<TFloat32> replicated(ModelSpec spec, Placement placement, TrainStep.Options o) {
     return TrainStep.over(ReplicatedModel.build(spec, DistributedModels.SHAPE, TFloat32.class, o.initSeed(),
-        o.zLossFactor(), o.labelSmoothing(), placement, o.xla()), o).initialize();
+        o.zLossFactor(), o.labelSmoothing(), placement, o.xla().autoClustering()), o).initialize();
   }
 
   static void assertSameLosses(List<Double> want, List<Double> got) {
@@ -78,7 +79,7 @@ class ReplicatedModelTest {
   void xlaAutoClusteringOfTheReplicasGivesTheSameLosses() {
     ModelSpec spec = DistributedModels.moe();
     TrainStep.Options o = DistributedModels.options();
-    TrainStep.Options xla = new TrainStep.Options(o.optimizer(), o.schedule(), o.clipNorm(), true, o.zLossFactor(),
+    TrainStep.Options xla = new TrainStep.Options(o.optimizer(), o.schedule(), o.clipNorm(), XlaMode.AUTO, o.zLossFactor(),
         o.labelSmoothing(), o.initSeed());
     try (TrainStep<TFloat32> step = replicated(spec, Placement.localCpus(2), xla)) {
       assertSameLosses(oneProcess(spec), losses(step, spec));
@@ -151,7 +152,7 @@ class ReplicatedModelTest {
         DistributedModels.SHAPE, TFloat32.class, 7, 1e-4, 0, Placement.localCpus(2), false));
     assertTrue(e.getMessage().contains("moe.group_size 32"), e.getMessage());
     IllegalArgumentException odd = assertThrows(IllegalArgumentException.class, () -> ReplicatedModel.build(spec,
-        new BatchShape(3, 8, 8), TFloat32.class, 7, 1e-4, 0, Placement.localCpus(2), o.xla()));
+        new BatchShape(3, 8, 8), TFloat32.class, 7, 1e-4, 0, Placement.localCpus(2), o.xla().autoClustering()));
     assertTrue(odd.getMessage().contains("batch_size 3"), odd.getMessage());
   }
 }

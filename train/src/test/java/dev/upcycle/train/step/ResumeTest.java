@@ -119,7 +119,7 @@ class ResumeTest {
     }
   }
 
-  private static void assertSameTensors(Path a, Path b) throws IOException {
+  static void assertSameTensors(Path a, Path b) throws IOException {
     try (TfBundleReader ra = TfBundleReader.open(a); TfBundleReader rb = TfBundleReader.open(b)) {
       assertEquals(ra.tensors(), rb.tensors());
       for (TensorInfo t : ra.tensors()) {
@@ -138,7 +138,7 @@ class ResumeTest {
     }
   }
 
-  private static List<Double> losses(Path run) throws IOException {
+  static List<Double> losses(Path run) throws IOException {
     List<Double> out = new ArrayList<>();
     long expect = 1;
     for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {

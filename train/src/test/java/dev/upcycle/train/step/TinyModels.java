@@ -7,6 +7,7 @@ import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.VitConfig;
 import dev.upcycle.model.arch.BatchShape;
+import dev.upcycle.model.graph.XlaMode;
 import dev.upcycle.train.optim.Adafactor;
 import dev.upcycle.train.optim.Schedule;
 
@@ -30,7 +31,7 @@ final class TinyModels {
     return new VitConfig(8, 4, 1, 3, 16, 32, 2, 2, VitConfig.Pooling.GAP, 0.0);
   }
 
-  static TrainStep.Options options(boolean xla) {
+  static TrainStep.Options options(XlaMode xla) {
     return new TrainStep.Options(Adafactor.defaults().withMinDimSizeToFactor(8), Schedule.rsqrt(0.1, 10), 1.0, xla,
         1e-4, 0.0, 7);
   }

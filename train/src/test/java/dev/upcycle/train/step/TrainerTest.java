@@ -52,7 +52,7 @@ class TrainerTest {
     ModelSpec spec = c.modelSpec();
     SyntheticBatchSource data = new SyntheticBatchSource(spec, c.batchShape(), TFloat32.class, c.seed());
     TrainStep.Options other = new TrainStep.Options(Trainer.stepOptions(c).optimizer(),
-        Trainer.stepOptions(c).schedule(), 0, false, c.zLoss(), 0, 999);
+        Trainer.stepOptions(c).schedule(), 0, dev.upcycle.model.graph.XlaMode.OFF, c.zLoss(), 0, 999);
     try (TrainStep<TFloat32> source = TrainStep.build(spec, c.batchShape(), TFloat32.class, other).initialize();
         TfBundleWriter w = TfBundleWriter.create(Files.createDirectories(prefix.getParent()).resolve(prefix.getFileName()));
         Batch b = data.nextBatch(20000)) {
@@ -140,7 +140,7 @@ class TrainerTest {
     BatchSource same = new SyntheticBatchSource(spec, c.batchShape(), TFloat32.class, 4)::nextBatch;
     BatchSource fixed = step -> same.nextBatch(0);
     TrainStep.Options o = new TrainStep.Options(dev.upcycle.train.optim.AdamW.defaults(),
-        dev.upcycle.train.optim.Schedule.constant(1e-2), 0, false, 1e-4, 0, 5);
+        dev.upcycle.train.optim.Schedule.constant(1e-2), 0, dev.upcycle.model.graph.XlaMode.OFF, 1e-4, 0, 5);
     try (TrainStep<TFloat32> step = TrainStep.build(spec, c.batchShape(), TFloat32.class, o).initialize();
         Evaluator<TFloat32> eval = Evaluator.attach(step)) {
       Evaluator.Evaluation before = eval.evaluate(fixed, 1);

@@ -1,4 +1,4 @@
-package dev.upcycle.tools.bench;
+package dev.upcycle.model.graph;
 
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;

@@ -1,4 +1,4 @@
-package dev.upcycle.tools.bench;
+package dev.upcycle.model.graph;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
