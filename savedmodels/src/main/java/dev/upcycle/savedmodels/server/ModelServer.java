@@ -38,7 +38,8 @@ import java.util.function.Consumer;
  * fixed pool of {@link ServerOptions#threads()} request threads, each request read within
  * {@link ServerOptions#readTimeoutSeconds()} or its connection is closed, so a stalled client holds
  * one thread for that long at most. {@link #close} stops accepting, waits for in-flight requests
- * (up to the read timeout) and unloads the model. One log line per load, unload and error.
+ * (up to the read timeout), closes the predict handler and unloads the model. One log line per
+ * load, unload and error.
  */
 public final class ModelServer implements AutoCloseable {
 
@@ -348,8 +349,11 @@ public final class ModelServer implements AutoCloseable {
   }
 
   /**
-   * Stops accepting connections, lets in-flight requests finish (up to the read timeout), then
-   * unloads the model. Idempotent.
+   * Stops accepting connections, lets in-flight requests finish (up to the read timeout: those run
+   * in request threads and those waiting on a batch alike), then closes the {@link PredictHandler}
+   * (a batching one runs what is still queued and stops its threads) and unloads the model. The
+   * handler is closed only after the request threads are done, so that a request already read is
+   * answered rather than refused as the server shuts down. Idempotent.
    */
   @Override
   public synchronized void close() {
@@ -361,11 +365,18 @@ public final class ModelServer implements AutoCloseable {
     http.stop(options.readTimeoutSeconds());
     executor.shutdown();
     try {
-      executor.awaitTermination(options.readTimeoutSeconds(), TimeUnit.SECONDS);
+      if (!executor.awaitTermination(options.readTimeoutSeconds(), TimeUnit.SECONDS)) {
+        log.accept("error: " + inFlight.get() + " requests still running " + options.readTimeoutSeconds()
+            + " s after shutdown began (" + ServerOptions.READ_TIMEOUT_FLAG + "); their connections are closed");
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    versions.close();
+    try {
+      predict.close();
+    } finally {
+      versions.close();
+    }
   }
 
   /** For messages. */

@@ -193,7 +193,8 @@ public final class BatchingPredictor implements PredictHandler, AutoCloseable {
 
   /**
    * Refuses new requests (UNAVAILABLE), runs every queued one and stops the batch threads. Requests
-   * running alone in their callers' threads are not waited for.
+   * running alone in their callers' threads are not waited for ({@code ModelServer.close()} waits
+   * for its request threads before it closes its handler).
    */
   @Override
   public void close() {
