@@ -15,6 +15,7 @@ import dev.upcycle.tools.cli.TrainCommand;
 import dev.upcycle.tools.cli.InspectCommand;
 import dev.upcycle.tools.cli.DemoCommand;
 import dev.upcycle.tools.cli.ModelBenchCommand;
+import dev.upcycle.tools.cli.ServeBenchCommand;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
 import java.util.List;
@@ -54,7 +55,8 @@ public final class Main {
 
   /** Subcommands of {@code upcycle bench}, in help order. */
   public static final List<Class<?>> BENCHES =
-      List.of(CeilingBenchCommand.class, ModelBenchCommand.class, ConvertBenchCommand.class, TrainBenchCommand.class);
+      List.of(CeilingBenchCommand.class, ModelBenchCommand.class, ConvertBenchCommand.class, TrainBenchCommand.class,
+          ServeBenchCommand.class);
 
   /** Environment variable that turns on stack traces like {@code --verbose}. */
   public static final String DEBUG_ENV = "UPCYCLE_DEBUG";
