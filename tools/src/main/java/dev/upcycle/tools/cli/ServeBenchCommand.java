@@ -37,7 +37,8 @@ public final class ServeBenchCommand implements Callable<Integer> {
   @Option(names = "--experts", paramLabel = "E", description = "Experts of the upcycled models. Default: 8 (quick: 4).")
   Integer experts;
 
-  @Option(names = "--dir", description = "Scratch folder for checkpoints and exports (~1.5 GB). Default: the temp folder.")
+  @Option(names = "--dir", description = "Scratch folder for the checkpoints and exports (removed at the end)."
+      + " Default: the temp folder.")
   Path dir;
 
   @Override

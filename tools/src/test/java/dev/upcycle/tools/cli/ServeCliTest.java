@@ -85,7 +85,8 @@ class ServeCliTest {
     Run r = run(base, "--batching_parameters_file", params.toString());
     assertEquals(1, r.code(), r.err());
     assertTrue(r.err().contains("server_options.batching_parameters_file is set without setting"
-        + " server_options.enable_batching to true (--batching_parameters_file " + params + " needs --enable_batching)"),
+        + " server_options.enable_batching to true (--batching_parameters_file " + params
+        + " needs --enable_batching)"),
         r.err());
     Files.writeString(params, "max_batch_size { value: 8 }\nmax_batch { value: 2 }\n");
     r = run(base, "--enable_batching", "--batching_parameters_file", params.toString());
