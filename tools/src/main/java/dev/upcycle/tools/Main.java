@@ -19,6 +19,7 @@ import dev.upcycle.tools.cli.TrainCommand;
 import dev.upcycle.tools.cli.InspectCommand;
 import dev.upcycle.tools.cli.DemoCommand;
 import dev.upcycle.tools.cli.ModelBenchCommand;
+import dev.upcycle.tools.cli.ServeBenchCommand;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
 import java.util.List;
@@ -59,7 +60,7 @@ public final class Main {
   /** Subcommands of {@code upcycle bench}, in help order. */
   public static final List<Class<?>> BENCHES =
       List.of(CeilingBenchCommand.class, ModelBenchCommand.class, ConvertBenchCommand.class, TrainBenchCommand.class,
-          ClusterBenchCommand.class);
+          ServeBenchCommand.class, ClusterBenchCommand.class);
 
   /** Environment variable that turns on stack traces like {@code --verbose}. */
   public static final String DEBUG_ENV = "UPCYCLE_DEBUG";

@@ -37,8 +37,9 @@ import java.util.function.Consumer;
  * <p>Limits: a body over {@link ServerOptions#bodyLimitBytes()} gets 413 without being read; a
  * fixed pool of {@link ServerOptions#threads()} request threads, each request read within
  * {@link ServerOptions#readTimeoutSeconds()} or its connection is closed, so a stalled client holds
- * one thread for that long at most. {@link #close} stops accepting, waits for in-flight requests
- * (up to the read timeout) and unloads the model. One log line per load, unload and error.
+ * one thread for that long at most. {@link #close} answers new requests UNAVAILABLE, waits for
+ * in-flight ones (up to the read timeout), stops listening, closes the predict handler and unloads
+ * the model. One log line per load, unload and error.
  */
 public final class ModelServer implements AutoCloseable {
 
@@ -48,6 +49,10 @@ public final class ModelServer implements AutoCloseable {
   private static final String NO_DELAY = "sun.net.httpserver.nodelay";
   /** What parse errors call the body. */
   static final String BODY_SOURCE = "the request body";
+  /** The UNAVAILABLE message of a request refused because the server is closing. */
+  public static final String SHUTTING_DOWN = "the model server is shutting down";
+  /** How often {@link #close} looks whether the in-flight requests are done. */
+  private static final long DRAIN_POLL_MILLIS = 5;
   /** libevent's page for a path TF Serving's HTTP server has no handler for. */
   static final String NOT_FOUND_PAGE = "<HTML><HEAD>\n<TITLE>404 Not Found</TITLE>\n</HEAD><BODY>\n<H1>Not Found</H1>\n"
       + "The requested URL was not found on this server.\n</BODY></HTML>\n";
@@ -60,6 +65,8 @@ public final class ModelServer implements AutoCloseable {
   private final HttpServer http;
   private final ExecutorService executor;
   private final AtomicInteger inFlight = new AtomicInteger();
+  /** Set when {@link #close} begins: requests that reach the handler after it are refused. */
+  private volatile boolean closing;
   private boolean closed;
 
   private ModelServer(ServerOptions options, PredictHandler predict, Consumer<String> log, ModelVersions versions,
@@ -151,6 +158,11 @@ public final class ModelServer implements AutoCloseable {
     watcher.poll();
   }
 
+  /** Whether {@link #close} has begun. */
+  boolean closing() {
+    return closing;
+  }
+
   /** Requests being answered now. */
   public int inFlight() {
     return inFlight.get();
@@ -161,6 +173,11 @@ public final class ModelServer implements AutoCloseable {
     String method = ex.getRequestMethod();
     String path = ex.getRequestURI().getRawPath();
     try {
+      if (closing) {
+        RestError e = new RestError(TfCode.UNAVAILABLE, SHUTTING_DOWN);
+        reply(ex, e.httpStatus(), "application/json", e.body());
+        return;
+      }
       if (!RestRoute.HANDLED.matcher(path).matches()) {
         log.accept("error: " + method + " " + path + ": 404, not a /v1/ path");
         reply(ex, 404, "text/html", NOT_FOUND_PAGE);
@@ -348,8 +365,13 @@ public final class ModelServer implements AutoCloseable {
   }
 
   /**
-   * Stops accepting connections, lets in-flight requests finish (up to the read timeout), then
-   * unloads the model. Idempotent.
+   * Lets the requests in flight finish (up to the read timeout: those run in request threads and
+   * those waiting on a batch alike; a request that reaches the handler after this began is answered
+   * UNAVAILABLE, {@value #SHUTTING_DOWN}), then stops the HTTP server (closing its connections),
+   * closes the {@link PredictHandler} (a batching one runs what is still queued and stops its
+   * threads) and unloads the model. The handler is closed only after the request threads are done,
+   * so that a request already read is answered rather than refused. The drain is counted here, not
+   * left to {@code HttpServer.stop(delay)}, which in JDK 17 always waits its whole delay. Idempotent.
    */
   @Override
   public synchronized void close() {
@@ -357,15 +379,32 @@ public final class ModelServer implements AutoCloseable {
       return;
     }
     closed = true;
+    closing = true;
     watcher.close();
-    http.stop(options.readTimeoutSeconds());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.readTimeoutSeconds());
+    try {
+      while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(DRAIN_POLL_MILLIS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (inFlight.get() > 0) {
+      log.accept("error: " + inFlight.get() + " requests still running " + options.readTimeoutSeconds()
+          + " s after shutdown began (" + ServerOptions.READ_TIMEOUT_FLAG + "); their connections are closed");
+    }
+    http.stop(0);
     executor.shutdown();
     try {
       executor.awaitTermination(options.readTimeoutSeconds(), TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    versions.close();
+    try {
+      predict.close();
+    } finally {
+      versions.close();
+    }
   }
 
   /** For messages. */

@@ -1,13 +1,17 @@
 package dev.upcycle.tools.cli;
 
+import dev.upcycle.savedmodels.rest.batching.BatchingFlags;
+import dev.upcycle.savedmodels.rest.batching.BatchingPredictor;
 import dev.upcycle.savedmodels.server.ModelServer;
 import dev.upcycle.savedmodels.server.PredictHandler;
 import dev.upcycle.savedmodels.server.ServerOptions;
 import java.io.FileNotFoundException;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -19,7 +23,9 @@ import picocli.CommandLine.Spec;
  * {@code upcycle serve}: TF Serving's REST API for the SavedModels under a model base path
  * ({@link ModelServer}), with TF Serving's flag names. Prints {@code ready: URL} on stdout once it
  * listens (for scripts to wait for), one log line per load, unload and error on stderr, and runs
- * until SIGTERM or SIGINT, which stop accepting, let in-flight requests finish and exit 0.
+ * until SIGTERM or SIGINT, which stop accepting, let in-flight requests finish (batched ones too)
+ * and exit 0. {@code --enable_batching} and {@code --batching_parameters_file} as TF Serving's
+ * ({@link BatchingFlags}).
  */
 @Command(name = "serve", description = {"Serve a model base path (numbered SavedModel versions) over TF Serving's"
     + " REST API: POST /v1/models/NAME[/versions/N]:predict, GET /v1/models/NAME[/versions/N][/metadata].",
@@ -69,8 +75,21 @@ public final class ServeCommand implements Callable<Integer> {
           + " Default: ${DEFAULT-VALUE}.")
   int readTimeoutSeconds;
 
+  @Option(names = BatchingFlags.ENABLE_FLAG, arity = "0..1", defaultValue = "false", fallbackValue = "true",
+      paramLabel = "BOOL", description = "Server-side batching, as TF Serving's: concurrent requests of one signature"
+          + " and input shape are merged into one run (" + BatchingFlags.PARAMETERS_FILE_FLAG + " for its settings,"
+          + " else TF Serving's defaults). Default: ${DEFAULT-VALUE}.")
+  boolean enableBatching;
+
+  @Option(names = BatchingFlags.PARAMETERS_FILE_FLAG, paramLabel = "FILE",
+      description = "A tensorflow.serving.BatchingParameters in protobuf text format (max_batch_size { value: 32 }"
+          + " batch_timeout_micros { value: 1000 } num_batch_threads { value: 4 } max_enqueued_batches"
+          + " { value: 100 }); needs " + BatchingFlags.ENABLE_FLAG + ", as in TF Serving.")
+  Path batchingParametersFile;
+
   @Override
   public Integer call() throws Exception {
+    BatchingFlags batching = new BatchingFlags(enableBatching, Optional.ofNullable(batchingParametersFile));
     if (!Files.isDirectory(basePath)) {
       throw new FileNotFoundException(ServerOptions.BASE_PATH_FLAG + " " + basePath
           + ": no such folder (expected numbered SavedModel version folders in it)");
@@ -79,12 +98,23 @@ public final class ServeCommand implements Callable<Integer> {
         threads == null ? ServerOptions.defaultThreads() : threads, readTimeoutSeconds);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    PredictHandler predict = batching.handler(); // a bad parameters file is refused before listening
     CountDownLatch stop = new CountDownLatch(1);
     boolean handled = onSignal("TERM", stop::countDown) & onSignal("INT", stop::countDown);
-    ModelServer server = ModelServer.start(options, PredictHandler.DIRECT, line -> {
-      err.println(line);
+    ModelServer server;
+    try {
+      server = ModelServer.start(options, predict, line -> {
+        err.println(line);
+        err.flush();
+      });
+    } catch (IOException | RuntimeException e) {
+      predict.close();
+      throw e;
+    }
+    if (predict instanceof BatchingPredictor b) {
+      err.println("batching: " + b.parameters());
       err.flush();
-    });
+    }
     Thread hook = new Thread(server::close, "upcycle-serve-shutdown"); // other signals: drain, exit 128+n
     Runtime.getRuntime().addShutdownHook(hook);
     out.println("ready: " + server.modelUrl());

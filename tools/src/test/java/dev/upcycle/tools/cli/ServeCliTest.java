@@ -29,8 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code upcycle serve} end to end, in a child JVM: it prints {@code ready: URL}; {@code curl} gets
  * TF Serving's answers for every example of {@code examples.json} on half_plus_two, its model status
- * and metadata; then {@code kill -TERM} while a request is in flight: that request still gets its
- * answer, and the server exits 0.
+ * and metadata, with {@code --enable_batching}; then {@code kill -TERM} while a request is in flight:
+ * that request still gets its answer (through the batching queue, which is closed only after the
+ * request threads are done), and the server exits 0.
  */
 class ServeCliTest {
 
@@ -76,13 +77,53 @@ class ServeCliTest {
     assertTrue(err.toString().contains("--rest_api_port must be in [0, 65535]"), err.toString());
   }
 
+  /** As TF Serving's {@code server.cc}: a parameters file without {@code --enable_batching} is refused at startup. */
+  @Test
+  void aBatchingParametersFileNeedsEnableBatchingAndMustBeValid() throws Exception {
+    Path params = Files.writeString(tmp.resolve("batching.txt"), "max_batch_size { value: 8 }\n");
+    String[] base = {"serve", "--model_base_path", tmp.toString(), "--rest_api_port", "0"};
+    Run r = run(base, "--batching_parameters_file", params.toString());
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains("server_options.batching_parameters_file is set without setting"
+        + " server_options.enable_batching to true (--batching_parameters_file " + params
+        + " needs --enable_batching)"),
+        r.err());
+    Files.writeString(params, "max_batch_size { value: 8 }\nmax_batch { value: 2 }\n");
+    r = run(base, "--enable_batching", "--batching_parameters_file", params.toString());
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains(params + ":2:1: unknown field \"max_batch\""), r.err());
+    Path missing = tmp.resolve("nope.txt");
+    r = run(base, "--enable_batching=true", "--batching_parameters_file=" + missing);
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains("--batching_parameters_file " + missing + ": no such file"), r.err());
+    r = run(base, "--enable_batching=maybe");
+    assertEquals(2, r.code(), r.err());
+    assertEquals("", r.out());
+  }
+
+  /** Exit code and output of {@code Main} in this JVM. */
+  record Run(int code, String out, String err) {}
+
+  private static Run run(String[] args, String... more) {
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.Arrays.stream(more))
+        .toArray(String[]::new);
+    int code = Main.execute(all, new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true),
+        java.util.Map.of());
+    return new Run(code, out.toString(), err.toString());
+  }
+
   @Test
   void curlGetsTfServingsAnswersAndSigtermDrainsAndExitsZero() throws Exception {
     assumeTrue(hasCurl(), "curl is not installed (.ci/run installs it)");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Path batching = Files.writeString(tmp.resolve("batching.txt"), "max_batch_size { value: 8 }\n"
+        + "batch_timeout_micros { value: 2000 }\nnum_batch_threads { value: 1 }\n");
     Process server = new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
         Main.class.getName(), "serve", "--model_name", "hpt", "--model_base_path", Fixtures.fixture(FIXTURE).toString(),
-        "--rest_api_port", "0", "--rest_api_host", "127.0.0.1", "--file_system_poll_wait_seconds", "1").start();
+        "--rest_api_port", "0", "--rest_api_host", "127.0.0.1", "--file_system_poll_wait_seconds", "1",
+        "--enable_batching", "--batching_parameters_file", batching.toString()).start();
     List<String> err = new CopyOnWriteArrayList<>();
     Thread errReader = new Thread(() -> new BufferedReader(new InputStreamReader(server.getErrorStream(),
         StandardCharsets.UTF_8)).lines().forEach(err::add));
@@ -104,6 +145,8 @@ class ServeCliTest {
       assertTrue(ready.startsWith("ready: http://127.0.0.1:"), ready + " " + err);
       String url = ready.substring("ready: ".length());
       assertTrue(url.endsWith("/v1/models/hpt"), url);
+      assertTrue(err.stream().anyMatch(l -> l.startsWith("batching: BatchingParameters[maxBatchSize=8,"
+          + " batchTimeoutMicros=2000,")), err.toString());
 
       // every example of the table for this model, through curl
       JsonNode table = RestJson.mapper().readTree(Files.readString(Fixtures.fixture(

@@ -11,6 +11,7 @@ import dev.upcycle.savedmodels.rest.RestJson;
 import dev.upcycle.savedmodels.rest.RestPredict;
 import dev.upcycle.savedmodels.rest.ServedModel;
 import dev.upcycle.savedmodels.rest.TfCode;
+import dev.upcycle.savedmodels.server.ModelServer;
 import dev.upcycle.savedmodels.server.PredictHandler;
 import dev.upcycle.savedmodels.rest.HostTensors;
 import java.util.Collections;
@@ -117,7 +118,7 @@ public final class BatchingPredictor implements PredictHandler, AutoCloseable {
   /** The outputs of {@code request}'s signature for its own rows. */
   SortedMap<String, HostTensor> outputs(ServedModel model, PredictRequest request) {
     if (closed.get()) {
-      throw new RestError(TfCode.UNAVAILABLE, "the model server is shutting down");
+      throw new RestError(TfCode.UNAVAILABLE, ModelServer.SHUTTING_DOWN);
     }
     requests.incrementAndGet();
     OptionalLong rows = rows(request);
@@ -193,7 +194,8 @@ public final class BatchingPredictor implements PredictHandler, AutoCloseable {
 
   /**
    * Refuses new requests (UNAVAILABLE), runs every queued one and stops the batch threads. Requests
-   * running alone in their callers' threads are not waited for.
+   * running alone in their callers' threads are not waited for ({@code ModelServer.close()} waits
+   * for its request threads before it closes its handler).
    */
   @Override
   public void close() {

@@ -1,0 +1,229 @@
+package dev.upcycle.tools.bench;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.upcycle.ckpt.Folders;
+import dev.upcycle.model.ArchitectureConfig;
+import dev.upcycle.model.Presets;
+import dev.upcycle.model.T5Config;
+import dev.upcycle.model.VitConfig;
+import dev.upcycle.savedmodels.ExportOptions;
+import dev.upcycle.savedmodels.rest.batching.BatchingParameters;
+import dev.upcycle.savedmodels.rest.batching.BatchingPredictor;
+import dev.upcycle.savedmodels.server.ModelServer;
+import dev.upcycle.savedmodels.server.PredictHandler;
+import dev.upcycle.savedmodels.server.ServerOptions;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/**
+ * {@code upcycle bench serve}: the model server ({@link ModelServer}) over HTTP on loopback, for a
+ * ViT and a T5, each dense and upcycled ({@link ServeExports}): latency with one client sending one
+ * example per request ({@code <preset>/<variant>_single/noxla}), then throughput and latency with
+ * {@code clients} concurrent clients, batching off ({@code ..._concurrent_off}, requests run one by
+ * one in the request threads) and on ({@code ..._concurrent_on}, a {@link BatchingPredictor} that
+ * merges up to the export's batch). Every result carries {@code p50_ms}, {@code p99_ms},
+ * {@code requests_per_s} and the 1-minute load average read after it ({@code load_avg_1m}); the
+ * ratios are MoE ÷ dense {@code p50_ms} of the single client and batching on ÷ off throughput,
+ * per model. The served sessions run without XLA.
+ */
+public final class ServeBenchmark {
+
+  /** Distinct request bodies per model (client c's request i is body (c + i) mod POOL). */
+  static final int POOL = 16;
+  /** How long the first request of an open batch waits for more. */
+  static final long BATCH_TIMEOUT_MICROS = 2000;
+  /** The batch queue's depth: enough that closed-loop clients are never refused. */
+  static final long MAX_ENQUEUED_BATCHES = 100;
+  /** Seconds one request may take (the server's read timeout). */
+  static final int READ_TIMEOUT_SECONDS = 120;
+
+  /**
+   * What to measure.
+   *
+   * @param vitPreset the ViT preset ({@code vit-tiny}; quick: {@code vit-mnist})
+   * @param t5Preset the T5 preset ({@code t5-small}; quick: {@code t5-tiny})
+   * @param experts experts of the upcycled models
+   * @param exportBatch the exported graphs' batch, also batching's {@code max_batch_size}
+   * @param t5Length the T5 export's input length (each request sends this many token ids)
+   * @param t5TargetLength the T5 export's decoder positions (greedy output of up to this minus one)
+   * @param warmup untimed requests per client before each measurement
+   * @param singleRequests timed requests of the single client
+   * @param clients concurrent clients
+   * @param requestsPerClient timed requests of each concurrent client
+   * @param workParent where the checkpoints and exports are written (deleted at the end)
+   */
+  public record Settings(String vitPreset, String t5Preset, int experts, int exportBatch, int t5Length,
+      int t5TargetLength, int warmup, int singleRequests, int clients, int requestsPerClient, Path workParent) {
+
+    public Settings {
+      checkArgument(Presets.get(vitPreset) instanceof VitConfig, "vit preset '%s' is not a ViT", vitPreset);
+      checkArgument(Presets.get(t5Preset) instanceof T5Config, "t5 preset '%s' is not a T5", t5Preset);
+      checkArgument(experts >= 2, "experts must be >= 2, got %s", experts);
+      checkArgument(exportBatch >= 1, "export batch must be >= 1, got %s", exportBatch);
+      checkArgument(t5Length >= 2 && t5TargetLength >= 2, "t5 lengths must be >= 2, got %s and %s", t5Length,
+          t5TargetLength);
+      checkArgument(warmup >= 0, "warmup must be >= 0, got %s", warmup);
+      checkArgument(singleRequests >= 1 && clients >= 1 && requestsPerClient >= 1,
+          "single requests, clients and requests per client must be >= 1, got %s, %s, %s", singleRequests, clients,
+          requestsPerClient);
+      checkNotNull(workParent, "workParent");
+    }
+
+    /** ViT-tiny and t5-small, E = 8, batch 8, 32 clients. */
+    public static Settings full(Path workParent) {
+      return new Settings("vit-tiny", "t5-small", 8, 8, 32, 8, 3, 50, 32, 8, workParent);
+    }
+
+    /** Small models and few requests: the same report in seconds (for smoke tests). */
+    public static Settings quick(Path workParent) {
+      return new Settings("vit-mnist", "t5-tiny", 4, 4, 8, 3, 1, 5, 4, 3, workParent);
+    }
+
+    public Settings withClients(int n) {
+      return new Settings(vitPreset, t5Preset, experts, exportBatch, t5Length, t5TargetLength, warmup, singleRequests,
+          n, requestsPerClient, workParent);
+    }
+
+    public Settings withRequests(int single, int perClient) {
+      return new Settings(vitPreset, t5Preset, experts, exportBatch, t5Length, t5TargetLength, warmup, single,
+          clients, perClient, workParent);
+    }
+
+    public Settings withExperts(int e) {
+      return new Settings(vitPreset, t5Preset, e, exportBatch, t5Length, t5TargetLength, warmup, singleRequests,
+          clients, requestsPerClient, workParent);
+    }
+  }
+
+  private ServeBenchmark() {}
+
+  /** Runs the benchmark; progress lines go to {@code progress}. */
+  public static BenchReport run(Settings s, PrintStream progress) throws IOException, InterruptedException {
+    MachineInfo machine = MachineInfo.detect();
+    Path work = Files.createTempDirectory(Files.createDirectories(s.workParent()), "serve-bench-");
+    List<BenchResult> results = new ArrayList<>();
+    Map<String, Double> ratios = new LinkedHashMap<>();
+    try {
+      for (String kind : new String[] {"vit", "t5"}) {
+        String preset = kind.equals("vit") ? s.vitPreset() : s.t5Preset();
+        ArchitectureConfig config = Presets.get(preset);
+        ExportOptions export = ExportOptions.defaults().withBatch(s.exportBatch()).withLength(s.t5Length())
+            .withTargetLength(s.t5TargetLength()).withVerify(false);
+        ServeExports exports = ServeExports.make(config, s.experts(), export, work.resolve(kind),
+            line -> progress.println("bench serve: " + preset + ": " + line));
+        List<String> bodies = bodies(config, s.t5Length());
+        Map<String, Measured> byVariant = new LinkedHashMap<>();
+        for (String variant : new String[] {"dense", "moe"}) {
+          Path base = variant.equals("dense") ? exports.dense() : exports.moe();
+          Measured m = measure(s, preset, variant, base, bodies, progress);
+          results.addAll(m.results());
+          byVariant.put(variant, m);
+        }
+        ratios.put(kind + "_moe_over_dense_p50_single", byVariant.get("moe").singleP50() / byVariant.get("dense")
+            .singleP50());
+        for (String variant : byVariant.keySet()) {
+          Measured m = byVariant.get(variant);
+          ratios.put(kind + "_" + variant + "_batching_on_over_off_throughput", m.onThroughput() / m.offThroughput());
+        }
+      }
+    } finally {
+      Folders.deleteTree(work);
+    }
+    return new BenchReport("serve", machine, 0, results, ratios);
+  }
+
+  /** One variant's three results and the figures its ratios need. */
+  private record Measured(List<BenchResult> results, double singleP50, double offThroughput, double onThroughput) {}
+
+  private static Measured measure(Settings s, String preset, String variant, Path base, List<String> bodies,
+      PrintStream progress) throws IOException, InterruptedException {
+    ServerOptions options = ServerOptions.of(preset, base).withHost("127.0.0.1").withPort(0).withPollSeconds(0)
+        .withThreads(s.clients()).withReadTimeoutSeconds(READ_TIMEOUT_SECONDS);
+    List<BenchResult> results = new ArrayList<>();
+    HttpLoad.Outcome single;
+    HttpLoad.Outcome off;
+    try (ModelServer server = ModelServer.start(options, PredictHandler.DIRECT, line -> log(progress, line))) {
+      URI url = URI.create(server.modelUrl() + ":predict");
+      progress.printf("bench serve: %s %s: 1 client x %d requests%n", preset, variant, s.singleRequests());
+      single = HttpLoad.run(url, bodies, 1, s.warmup(), s.singleRequests());
+      results.add(result(preset, variant + "_single", single, 1, false));
+      progress.printf("bench serve: %s %s: %d clients x %d requests, batching off%n", preset, variant, s.clients(),
+          s.requestsPerClient());
+      off = HttpLoad.run(url, bodies, s.clients(), s.warmup(), s.requestsPerClient());
+      results.add(result(preset, variant + "_concurrent_off", off, s.clients(), false));
+    }
+    BatchingParameters params = new BatchingParameters(s.exportBatch(), BATCH_TIMEOUT_MICROS, MAX_ENQUEUED_BATCHES,
+        Runtime.getRuntime().availableProcessors(), "bench_batch_threads", List.of(), false, false, 0);
+    BatchingPredictor batching = BatchingPredictor.start(params);
+    HttpLoad.Outcome on;
+    BatchingPredictor.Stats stats;
+    try (ModelServer server = ModelServer.start(options, batching, line -> log(progress, line))) {
+      URI url = URI.create(server.modelUrl() + ":predict");
+      progress.printf("bench serve: %s %s: %d clients x %d requests, batching on%n", preset, variant, s.clients(),
+          s.requestsPerClient());
+      on = HttpLoad.run(url, bodies, s.clients(), s.warmup(), s.requestsPerClient());
+      stats = batching.stats();
+    }
+    results.add(result(preset, variant + "_concurrent_on", on, s.clients(), true)
+        .with("max_batch_size", params.maxBatchSize()).with("batch_timeout_micros", params.batchTimeoutMicros())
+        .with("runs", stats.runs()).with("batched_runs", stats.batchedRuns())
+        .with("batching_requests", stats.requests()));
+    return new Measured(results, single.quantileMs(0.5), off.requestsPerSecond(), on.requestsPerSecond());
+  }
+
+  private static BenchResult result(String preset, String variant, HttpLoad.Outcome o, int clients,
+      boolean batching) {
+    return BenchResult.timed(BenchResult.name(preset, variant, false), o.stats())
+        .with("p50_ms", o.quantileMs(0.5)).with("p99_ms", o.quantileMs(0.99))
+        .with("requests_per_s", o.requestsPerSecond()).with("clients", clients).with("requests", o.nanos().length)
+        .with("batching", batching).with("load_avg_1m", loadAverage());
+  }
+
+  private static void log(PrintStream progress, String line) {
+    if (line.startsWith("error")) { // loads and unloads are expected; errors are not
+      progress.println("bench serve: server: " + line);
+    }
+  }
+
+  /** Request bodies of one example each: an image of {@code config}'s size, or {@code length} token ids. */
+  static List<String> bodies(ArchitectureConfig config, int length) {
+    SplittableRandom rnd = new SplittableRandom(13);
+    List<String> out = new ArrayList<>();
+    for (int k = 0; k < POOL; k++) {
+      String example;
+      if (config instanceof VitConfig v) { // [image_size, image_size, channels], multiples of 1/256 in [-1, 1)
+        example = IntStream.range(0, v.imageSize()).mapToObj(y -> IntStream.range(0, v.imageSize())
+            .mapToObj(x -> IntStream.range(0, v.channels()).mapToObj(ch -> Float.toString(rnd.nextInt(512) / 256f - 1f))
+                .collect(Collectors.joining(",", "[", "]"))).collect(Collectors.joining(",", "[", "]")))
+            .collect(Collectors.joining(",", "[", "]"));
+      } else { // [length] token ids, none of them padding (0) or EOS (1)
+        int vocab = ((T5Config) config).vocabSize();
+        example = IntStream.range(0, length).mapToObj(t -> Integer.toString(2 + rnd.nextInt(vocab - 2)))
+            .collect(Collectors.joining(",", "[", "]"));
+      }
+      out.add("{\"instances\": [" + example + "]}");
+    }
+    return out;
+  }
+
+  /** The 1-minute load average (what {@code uptime} prints first), -1 where /proc/loadavg is missing. */
+  static double loadAverage() {
+    try {
+      return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+}

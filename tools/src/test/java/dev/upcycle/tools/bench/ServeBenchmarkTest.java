@@ -1,0 +1,86 @@
+package dev.upcycle.tools.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.upcycle.tools.Main;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code bench serve --quick} end to end in this JVM: one JSON report on stdout with the twelve
+ * results (two models × dense and MoE × single client, concurrent off, concurrent on), each with its
+ * request count and latency figures, and the six ratios consistent with the results; the scratch
+ * folder is removed. Nothing is asserted on time.
+ */
+class ServeBenchmarkTest {
+
+  @TempDir Path tmp;
+
+  @Test
+  void quickPrintsTheServeReport() throws Exception {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.execute(new String[] {"bench", "serve", "--quick", "--dir", tmp.toString()},
+        new PrintWriter(out, true), new PrintWriter(err, true), Map.of());
+    assertEquals(0, code, err.toString());
+    BenchReport report = BenchReport.fromJson(out.toString());
+    ServeBenchmark.Settings quick = ServeBenchmark.Settings.quick(tmp);
+    assertEquals("serve", report.bench());
+    List<String> expected = new ArrayList<>();
+    for (String preset : new String[] {quick.vitPreset(), quick.t5Preset()}) {
+      for (String variant : new String[] {"dense", "moe"}) {
+        for (String part : new String[] {"single", "concurrent_off", "concurrent_on"}) {
+          expected.add(preset + "/" + variant + "_" + part + "/noxla");
+        }
+      }
+    }
+    assertEquals(expected, report.results().stream().map(BenchResult::name).toList());
+    for (BenchResult r : report.results()) {
+      boolean single = r.name().contains("_single/");
+      int clients = single ? 1 : quick.clients();
+      int requests = single ? quick.singleRequests() : quick.clients() * quick.requestsPerClient();
+      assertEquals(clients, ((Number) r.figures().get("clients")).intValue(), r.name());
+      assertEquals(requests, ((Number) r.figures().get("requests")).intValue(), r.name());
+      assertEquals(r.name().contains("_on/"), r.figures().get("batching"), r.name());
+      double p50 = ((Number) r.figures().get("p50_ms")).doubleValue();
+      double p99 = ((Number) r.figures().get("p99_ms")).doubleValue();
+      assertTrue(p50 > 0 && p50 <= p99 && p99 <= r.msPerStep().max(), r.toString());
+      assertTrue(((Number) r.figures().get("requests_per_s")).doubleValue() > 0, r.toString());
+      if (r.name().contains("_on/")) {
+        assertEquals(requests + quick.clients() * quick.warmup(),
+            ((Number) r.figures().get("batching_requests")).intValue(), "warm-up and timed requests batched: " + r);
+        long runs = ((Number) r.figures().get("runs")).longValue();
+        assertTrue(runs >= 1 && runs <= requests + quick.clients() * quick.warmup(), r.toString());
+      }
+    }
+    assertEquals(List.of("vit_moe_over_dense_p50_single", "vit_dense_batching_on_over_off_throughput",
+        "vit_moe_batching_on_over_off_throughput", "t5_moe_over_dense_p50_single",
+        "t5_dense_batching_on_over_off_throughput", "t5_moe_batching_on_over_off_throughput"),
+        List.copyOf(report.ratios().keySet()));
+    assertEquals(p50(report, 3) / p50(report, 0), report.ratios().get("vit_moe_over_dense_p50_single"), 1e-9);
+    assertEquals(rate(report, 2) / rate(report, 1), report.ratios().get("vit_dense_batching_on_over_off_throughput"),
+        1e-9);
+    assertEquals(rate(report, 11) / rate(report, 10), report.ratios().get("t5_moe_batching_on_over_off_throughput"),
+        1e-9);
+    try (Stream<Path> left = Files.list(tmp)) {
+      assertEquals(List.of(), left.toList(), "the scratch folder is removed");
+    }
+  }
+
+  private static double p50(BenchReport r, int i) {
+    return ((Number) r.results().get(i).figures().get("p50_ms")).doubleValue();
+  }
+
+  private static double rate(BenchReport r, int i) {
+    return ((Number) r.results().get(i).figures().get("requests_per_s")).doubleValue();
+  }
+}
