@@ -104,7 +104,12 @@ class TrainConfigTest {
     assertMessage("dtype must be float32 or float64", () -> TrainConfig.fromJson("{\"dtype\": \"bfloat16\"}"));
     assertMessage("moe.encoder_router: dropless routing applies to top-K routers only", () -> TrainConfig.fromJson(
         "{\"xla\": false, \"moe\": {\"num_experts\": 2, \"encoder_router\": {\"dropless\": true}}}"));
-    assertMessage("xla: dropless MoE routing", () -> TrainConfig.fromJson(
+    for (String xla : new String[] {"auto", "module"}) {
+      assertMessage("xla: dropless MoE routing", () -> TrainConfig.fromJson(
+          "{\"xla\": \"" + xla + "\", \"moe\": {\"num_experts\": 2, \"decoder_router\": {\"dropless\": true}}}"));
+    }
+    // XLA off (the default) trains dropless routing
+    org.junit.jupiter.api.Assertions.assertDoesNotThrow(() -> TrainConfig.fromJson(
         "{\"moe\": {\"num_experts\": 2, \"decoder_router\": {\"dropless\": true}}}"));
   }
 
