@@ -270,15 +270,7 @@ class BatchingPredictorTest {
   void aFullQueueIsRefusedAtOnceWithResourceExhausted() throws Exception {
     CountDownLatch running = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    Runner held = (model, signature, inputs) -> {
-      running.countDown();
-      try {
-        assertTrue(release.await(WAIT_SECONDS, TimeUnit.SECONDS));
-      } catch (InterruptedException e) {
-        throw new AssertionError(e);
-      }
-      return model.run(signature, inputs);
-    };
+    Runner held = held(running, release);
     try (BatchingPredictor p = BatchingPredictor.start(params(1, 0, 1, 1, List.of()), held)) {
       Future<String> first = async(() -> p.predict(halfPlusTwo, utf8("{\"instances\": [1.0]}"), "1"));
       assertTrue(running.await(WAIT_SECONDS, TimeUnit.SECONDS));
@@ -357,15 +349,7 @@ class BatchingPredictorTest {
   void withSplittingARequestLargerThanTheQueuesFreeRowsIsRefused() throws Exception {
     CountDownLatch running = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    Runner held = (model, signature, inputs) -> {
-      running.countDown();
-      try {
-        assertTrue(release.await(WAIT_SECONDS, TimeUnit.SECONDS));
-      } catch (InterruptedException e) {
-        throw new AssertionError(e);
-      }
-      return model.run(signature, inputs);
-    };
+    Runner held = held(running, release);
     try (BatchingPredictor p = BatchingPredictor.start(splitting(10, 0, 2, 4), held)) {
       String four = "{\"instances\": " + rows(4, 1, false) + "}";
       String eight = "{\"instances\": " + rows(8, 2, false) + "}";
@@ -483,5 +467,18 @@ class BatchingPredictorTest {
       }
       assertEquals(0, p.stats().runs(), "refused before any run");
     }
+  }
+
+  /** A runner that signals {@code running} and waits for {@code release} before it runs the model. */
+  private static Runner held(CountDownLatch running, CountDownLatch release) {
+    return (model, signature, inputs) -> {
+      running.countDown();
+      try {
+        assertTrue(release.await(WAIT_SECONDS, TimeUnit.SECONDS));
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+      return model.run(signature, inputs);
+    };
   }
 }
