@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.upcycle.tools.bench.BenchReport;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.io.StringWriter;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -133,5 +136,34 @@ class MainTest {
     assertEquals(1, report.results().size());
     assertEquals("matmul/f32_32/noxla", report.results().get(0).name());
     assertTrue(report.ratios().isEmpty());
+  }
+
+  /**
+   * Every command's help renders without picocli format warnings: a description with a bare
+   * {@code %} (as in "50,100 %, one seed") is a format string to picocli, which then prints a
+   * warning on stderr and shows the raw text with literal {@code %n}.
+   */
+  @Test
+  void everyCommandsHelpRendersWithoutFormatWarnings() {
+    PrintStream stderr = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    StringBuilder usages = new StringBuilder();
+    try {
+      System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+      appendUsages(Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), Map.of()), usages);
+    } finally {
+      System.setErr(stderr);
+    }
+    String warnings = captured.toString(StandardCharsets.UTF_8);
+    assertFalse(warnings.contains("picocli WARN"), warnings);
+    assertFalse(usages.toString().contains("%n"), "a description shows a raw %n");
+    assertTrue(usages.toString().contains("Usage: upcycle experiment"), "subcommands' help rendered too");
+  }
+
+  private static void appendUsages(CommandLine cli, StringBuilder usages) {
+    usages.append(cli.getUsageMessage(CommandLine.Help.Ansi.OFF));
+    for (CommandLine sub : cli.getSubcommands().values()) {
+      appendUsages(sub, usages);
+    }
   }
 }

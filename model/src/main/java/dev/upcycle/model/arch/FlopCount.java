@@ -30,12 +30,7 @@ public final class FlopCount {
   public static double forward(ModelSpec spec, int batch, int inputLength, int targetLength) {
     ArchitectureConfig a = spec.arch();
     if (a instanceof T5Config c) {
-      double enc = stack(spec, c.dModel(), c.dFf(), c.innerDim(), c.encoderLayers(), batch, inputLength, inputLength,
-          0, false, true, spec.encoderLayout().sparseLayers(c.encoderLayers()).size());
-      double dec = stack(spec, c.dModel(), c.dFf(), c.innerDim(), c.decoderLayers(), batch, targetLength, targetLength,
-          inputLength, true, true, spec.decoderLayout().sparseLayers(c.decoderLayers()).size());
-      double logits = 2.0 * batch * targetLength * c.dModel() * c.vocabSize();
-      return enc + dec + logits;
+      return t5Encoder(spec, c, batch, inputLength) + t5DecoderAndLogits(spec, c, batch, inputLength, targetLength);
     }
     if (a instanceof LmConfig c) {
       double dec = stack(spec, c.dModel(), c.dFf(), c.innerDim(), c.layers(), batch, inputLength, inputLength, 0,
@@ -48,6 +43,31 @@ public final class FlopCount {
     double enc = stack(spec, c.dModel(), c.dFf(), c.dModel(), c.layers(), batch, len, len, 0, false, false,
         spec.encoderLayout().sparseLayers(c.layers()).size());
     return patches + enc + 2.0 * batch * c.dModel() * c.numClasses();
+  }
+
+  /**
+   * Forward FLOPs of one run of the exported {@code serving_default} signature at its batch: for
+   * T5 the greedy decode (savedmodels' T5Serving) runs the encoder once and then, for each of the
+   * {@code targetLength - 1} output positions, the whole decoder and the logits on [batch,
+   * targetLength] (no key/value cache); for ViT and the LM it is {@link #forward}.
+   */
+  public static double serving(ModelSpec spec, int batch, int inputLength, int targetLength) {
+    if (spec.arch() instanceof T5Config c) {
+      return t5Encoder(spec, c, batch, inputLength)
+          + (targetLength - 1) * t5DecoderAndLogits(spec, c, batch, inputLength, targetLength);
+    }
+    return forward(spec, batch, inputLength, targetLength);
+  }
+
+  private static double t5Encoder(ModelSpec spec, T5Config c, int batch, int inputLength) {
+    return stack(spec, c.dModel(), c.dFf(), c.innerDim(), c.encoderLayers(), batch, inputLength, inputLength, 0, false,
+        true, spec.encoderLayout().sparseLayers(c.encoderLayers()).size());
+  }
+
+  private static double t5DecoderAndLogits(ModelSpec spec, T5Config c, int batch, int inputLength, int targetLength) {
+    double dec = stack(spec, c.dModel(), c.dFf(), c.innerDim(), c.decoderLayers(), batch, targetLength, targetLength,
+        inputLength, true, true, spec.decoderLayout().sparseLayers(c.decoderLayers()).size());
+    return dec + 2.0 * batch * targetLength * c.dModel() * c.vocabSize();
   }
 
   /** Which gradients the backward pass of a block computes besides the weight gradients. */

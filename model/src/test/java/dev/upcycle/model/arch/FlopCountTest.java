@@ -79,4 +79,28 @@ class FlopCountTest {
     double patches = 2.0 * 2 * c.numPatches() * c.patchSize() * c.patchSize() * c.channels() * c.dModel();
     assertEquals(3 * FlopCount.forward(spec, 2, 0, 0) - patches, FlopCount.trainStep(spec, 2, 0, 0), 1e-6);
   }
+
+  /**
+   * The served greedy decode of a one-layer T5 (d 16, d_ff 32, 2 heads of 8, vocab 100), batch 2,
+   * 6 input tokens, 4 decoder positions, by hand: the encoder once, then 3 decode steps, each the
+   * whole decoder and the logits on [2, 4].
+   */
+  @Test
+  void t5ServingIsTheEncoderOnceAndTheDecoderPerOutputPosition() {
+    dev.upcycle.model.T5Config c = new dev.upcycle.model.T5Config(16, 32, 2, 8, 1, 1, 100, 8, 20, 0);
+    int b = 2;
+    int l = 6;
+    int lt = 4;
+    long enc = (long) b * l;
+    long dec = (long) b * lt;
+    double encoder = 2.0 * enc * 16 * 16 * 4 + 2.0 * 2 * enc * l * 16 + 2.0 * enc * 16 * 32 * 3;
+    double self = 2.0 * dec * 16 * 16 * 4 + 2.0 * 2 * dec * lt * 16;
+    double cross = 2.0 * dec * 16 * 16 * 2 + 2.0 * enc * 16 * 16 * 2 + 2.0 * 2 * dec * l * 16;
+    double decoder = self + cross + 2.0 * dec * 16 * 32 * 3 + 2.0 * dec * 16 * 100;
+    ModelSpec spec = ModelSpec.dense(c);
+    assertEquals(encoder + decoder, FlopCount.forward(spec, b, l, lt), 1e-6);
+    assertEquals(encoder + (lt - 1) * decoder, FlopCount.serving(spec, b, l, lt), 1e-6);
+    dev.upcycle.model.VitConfig vit = (dev.upcycle.model.VitConfig) dev.upcycle.model.Presets.get("vit-mnist");
+    assertEquals(FlopCount.forward(ModelSpec.dense(vit), 8, 0, 0), FlopCount.serving(ModelSpec.dense(vit), 8, 0, 0));
+  }
 }

@@ -5,9 +5,11 @@ import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.upcycle.ckpt.Folders;
 import dev.upcycle.model.ArchitectureConfig;
+import dev.upcycle.model.ModelSpec;
 import dev.upcycle.model.Presets;
 import dev.upcycle.model.T5Config;
 import dev.upcycle.model.VitConfig;
+import dev.upcycle.model.arch.FlopCount;
 import dev.upcycle.savedmodels.ExportOptions;
 import dev.upcycle.savedmodels.rest.batching.BatchingParameters;
 import dev.upcycle.savedmodels.rest.batching.BatchingPredictor;
@@ -35,8 +37,10 @@ import java.util.stream.IntStream;
  * one in the request threads) and on ({@code ..._concurrent_on}, a {@link BatchingPredictor} that
  * merges up to the export's batch). Every result carries {@code p50_ms}, {@code p99_ms},
  * {@code requests_per_s} and the 1-minute load average read after it ({@code load_avg_1m}); the
- * ratios are MoE ÷ dense {@code p50_ms} of the single client and batching on ÷ off throughput,
- * per model. The served sessions run without XLA.
+ * ratios are MoE ÷ dense {@code p50_ms} of the single client, the same ratio of the FLOPs one
+ * serving run computes at the export's batch ({@code FlopCount.serving}: for T5 the encoder once and
+ * the decoder per output position) and the first divided by the second, and batching on ÷ off
+ * throughput, per model. The served sessions run without XLA.
  */
 public final class ServeBenchmark {
 
@@ -131,8 +135,12 @@ public final class ServeBenchmark {
           results.addAll(m.results());
           byVariant.put(variant, m);
         }
-        ratios.put(kind + "_moe_over_dense_p50_single", byVariant.get("moe").singleP50() / byVariant.get("dense")
-            .singleP50());
+        double p50Ratio = byVariant.get("moe").singleP50() / byVariant.get("dense").singleP50();
+        double flopRatio = FlopCount.serving(exports.moeSpec(), s.exportBatch(), s.t5Length(), s.t5TargetLength())
+            / FlopCount.serving(ModelSpec.dense(config), s.exportBatch(), s.t5Length(), s.t5TargetLength());
+        ratios.put(kind + "_moe_over_dense_p50_single", p50Ratio);
+        ratios.put(kind + "_moe_over_dense_flops", flopRatio);
+        ratios.put(kind + "_moe_over_dense_p50_single_per_flop", p50Ratio / flopRatio);
         for (String variant : byVariant.keySet()) {
           Measured m = byVariant.get(variant);
           ratios.put(kind + "_" + variant + "_batching_on_over_off_throughput", m.onThroughput() / m.offThroughput());

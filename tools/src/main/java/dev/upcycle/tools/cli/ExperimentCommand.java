@@ -77,7 +77,7 @@ public final class ExperimentCommand implements Callable<Integer> {
   Task task;
 
   @Option(names = "--quick", description = "A smoke run: " + QUICK_DENSE_STEPS + " dense steps, budgets "
-      + QUICK_BUDGETS + " %, one seed, " + QUICK_EVAL_BATCHES + " evaluation batches (a small corpus for language).")
+      + QUICK_BUDGETS + " %%, one seed, " + QUICK_EVAL_BATCHES + " evaluation batches (a small corpus for language).")
   boolean quick;
 
   @Option(names = "--seeds", paramLabel = "N", description = "Seeds 0..N-1 for every branch. Default: 3 (1 with --quick).")

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code bench serve --quick} end to end in this JVM: one JSON report on stdout with the twelve
  * results (two models × dense and MoE × single client, concurrent off, concurrent on), each with its
- * request count and latency figures, and the six ratios consistent with the results; the scratch
+ * request count and latency figures, and the ten ratios consistent with the results; the scratch
  * folder is removed. Nothing is asserted on time.
  */
 class ServeBenchmarkTest {
@@ -62,11 +62,18 @@ class ServeBenchmarkTest {
         assertTrue(runs >= 1 && runs <= requests + quick.clients() * quick.warmup(), r.toString());
       }
     }
-    assertEquals(List.of("vit_moe_over_dense_p50_single", "vit_dense_batching_on_over_off_throughput",
-        "vit_moe_batching_on_over_off_throughput", "t5_moe_over_dense_p50_single",
-        "t5_dense_batching_on_over_off_throughput", "t5_moe_batching_on_over_off_throughput"),
-        List.copyOf(report.ratios().keySet()));
+    assertEquals(List.of("vit_moe_over_dense_p50_single", "vit_moe_over_dense_flops",
+        "vit_moe_over_dense_p50_single_per_flop", "vit_dense_batching_on_over_off_throughput",
+        "vit_moe_batching_on_over_off_throughput", "t5_moe_over_dense_p50_single", "t5_moe_over_dense_flops",
+        "t5_moe_over_dense_p50_single_per_flop", "t5_dense_batching_on_over_off_throughput",
+        "t5_moe_batching_on_over_off_throughput"), List.copyOf(report.ratios().keySet()));
     assertEquals(p50(report, 3) / p50(report, 0), report.ratios().get("vit_moe_over_dense_p50_single"), 1e-9);
+    for (String kind : new String[] {"vit", "t5"}) {
+      double flops = report.ratios().get(kind + "_moe_over_dense_flops");
+      assertTrue(flops > 1, kind + ": the upcycled model computes more than the dense one: " + flops);
+      assertEquals(report.ratios().get(kind + "_moe_over_dense_p50_single") / flops,
+          report.ratios().get(kind + "_moe_over_dense_p50_single_per_flop"), 1e-9);
+    }
     assertEquals(rate(report, 2) / rate(report, 1), report.ratios().get("vit_dense_batching_on_over_off_throughput"),
         1e-9);
     assertEquals(rate(report, 11) / rate(report, 10), report.ratios().get("t5_moe_batching_on_over_off_throughput"),
