@@ -24,7 +24,7 @@ public final class Ablations {
       "capacity", (base, layers) -> List.of(
           capacity(base, 1.0), capacity(base, 2.0)),
       "experts", (base, layers) -> List.of(4, 8, 16, 32).stream()
-          .map(e -> base.withExperts(e).renamed("e" + e, base.description() + ", E " + e)).toList(),
+          .map(e -> base.withExperts(e).renamed("e" + e, withExpertCount(base, e))).toList(),
       "placement", (base, layers) -> List.of(
           base.withEncoderLayout("every_other").renamed("every_other", base.description() + ", every other block"),
           base.withEncoderLayout("last_" + layers / 2).renamed("last_n", base.description() + ", last blocks")),
@@ -66,6 +66,19 @@ public final class Ablations {
       throw new IllegalArgumentException("unknown ablation '" + name + "': expected one of " + names());
     }
     return f.apply(base, layers);
+  }
+
+  /**
+   * The base's description for {@code experts} experts: its leading "E n" (the recipes' descriptions
+   * start with it) replaced, or ", E n" appended when it has none.
+   */
+  static String withExpertCount(Variant base, int experts) {
+    String prefix = "E " + base.experts();
+    String d = base.description();
+    if (d.equals(prefix) || d.startsWith(prefix + ",")) {
+      return "E " + experts + d.substring(prefix.length());
+    }
+    return d + ", E " + experts;
   }
 
   private static List<Variant> router(Variant base) {

@@ -56,6 +56,12 @@ class AblationsTest {
   @Test
   void shapeAndOptionAblations() {
     assertEquals(List.of(4, 8, 16, 32), Ablations.variants("experts", BASE, 4).stream().map(Variant::experts).toList());
+    assertEquals(List.of("EC C 2, E 4", "EC C 2, E 8", "EC C 2, E 16", "EC C 2, E 32"),
+        Ablations.variants("experts", BASE, 4).stream().map(Variant::description).toList());
+    Variant recipeLike = BASE.renamed("last_2", "E 8, Expert Choice C 2, blocks 2-3");
+    assertEquals(List.of("E 4, Expert Choice C 2, blocks 2-3", "E 32, Expert Choice C 2, blocks 2-3"),
+        List.of(Ablations.withExpertCount(recipeLike, 4), Ablations.withExpertCount(recipeLike, 32)),
+        "a recipe's leading E 8 is replaced, not contradicted");
     List<Variant> place = Ablations.variants("placement", BASE, 4);
     assertEquals(List.of(1, 3), List.copyOf(spec(place.get(0)).encoderLayout().sparseLayers(4)));
     assertEquals(List.of(2, 3), List.copyOf(spec(place.get(1)).encoderLayout().sparseLayers(4)));
