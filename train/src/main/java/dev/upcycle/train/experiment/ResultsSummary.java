@@ -32,8 +32,9 @@ public final class ResultsSummary {
     StringBuilder md = new StringBuilder();
     header.forEach(h -> md.append(h).append('\n'));
     md.append('\n').append(String.format(Locale.ROOT, "%s. Dense budget S = %,d steps; extra budgets %s of S;"
-        + " seeds %s; %d held-out batches per evaluation. Mean ± sample std over seeds.%n", task.description(),
-        plan.denseSteps(), percentages(plan.budgets()), plan.seeds(), plan.evalBatches()));
+        + " seeds %s; %d held-out batches per evaluation. %s%n", task.description(),
+        plan.denseSteps(), percentages(plan.budgets()), plan.seeds(), plan.evalBatches(),
+        plan.seeds().size() == 1 ? "One seed: values without a spread." : "Mean ± sample std over seeds."));
 
     Map<String, List<EvalPoint>> byBranch = new LinkedHashMap<>();
     points.forEach(p -> byBranch.computeIfAbsent(p.branch(), k -> new ArrayList<>()).add(p));
@@ -96,6 +97,9 @@ public final class ResultsSummary {
   private static String cell(List<EvalPoint> at, ToDoubleFunction<EvalPoint> metric, int digits) {
     List<Double> values = at.stream().map(metric::applyAsDouble).toList();
     SeedStats s = SeedStats.of(values);
+    if (values.size() == 1) { // a sample std of one value is undefined, not 0
+      return String.format(Locale.ROOT, "%." + digits + "f", s.mean());
+    }
     return String.format(Locale.ROOT, "%." + digits + "f ± %." + digits + "f", s.mean(), s.std());
   }
 

@@ -53,6 +53,19 @@ class ResultsTest {
     assertTrue(md.contains("| upcycled-x | 86.00 ± 2.83 |"), md);
     assertTrue(md.contains("| continuation | 82.00 ± 1.41 |"), md);
     assertTrue(md.contains("| 1.00 | 100 | 81.00 ± 1.41 |"), md);
+    assertTrue(md.contains("Mean ± sample std over seeds."), md);
+  }
+
+  /** With one seed a cell is the value alone: a sample std of one value is undefined, not ± 0. */
+  @Test
+  void oneSeedHasNoSpread() {
+    List<EvalPoint> seed0 = POINTS.stream().filter(p -> p.seed() == 0).toList();
+    ExperimentPlan plan = new ExperimentPlan(100, List.of(0.5), List.of(0L), List.of(1.0), 3);
+    String md = ResultsSummary.markdown(List.of("# t"), BranchPlannerTest.VIT, plan, seed0);
+    assertTrue(md.contains("| upcycled-x | 84.00 |"), md);
+    assertTrue(md.contains("| 1.00 | 100 | 80.00 |"), md);
+    assertTrue(md.contains("One seed: values without a spread."), md);
+    assertTrue(!md.contains("±"), md);
   }
 
   @Test
