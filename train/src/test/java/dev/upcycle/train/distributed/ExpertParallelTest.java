@@ -215,11 +215,15 @@ class ExpertParallelTest {
         Map.entry("train_steps", String.valueOf(RUN_STEPS)),
         Map.entry("optimizer.adafactor.min_dim_size_to_factor", "8"),
         Map.entry("checkpoint_every", "2"), Map.entry("keep_checkpoints", "3"),
+        Map.entry("eval_every", "2"), Map.entry("eval_batches", "1"),
         Map.entry("seed", "11"), Map.entry("xla", "off"),
         Map.entry("output_dir", dir.resolve(name).toString())));
   }
 
-  /** Trains (or resumes) {@code config}; returns the loss of every step run, by step number. */
+  /**
+   * Trains (or resumes) {@code config}, evaluating every 2 steps; returns the loss of every step
+   * run by step number, and the evaluation losses by step negated (-2, -4).
+   */
   static Map<Long, Double> train(TrainConfig config, boolean resume) throws Exception {
     Map<Long, Double> losses = new TreeMap<>();
     TrainListener listener = new TrainListener() {
@@ -227,11 +231,17 @@ class ExpertParallelTest {
       public void onStep(StepMetrics m) {
         losses.put(m.step(), m.loss());
       }
+
+      @Override
+      public void onEval(long step, double loss, double accuracy) {
+        losses.put(-step, loss);
+      }
     };
     Trainer.StepFactory steps = config.moe().expertShards() == 1 ? Trainer.ONE_PROCESS
         : DistributedTraining.steps(Placement.localCpus(config.moe().expertShards()));
     Trainer.run(config, new SyntheticBatchSource(config.modelSpec(), config.batchShape(), TFloat32.class,
-        config.seed()), Optional.empty(), resume, listener, Optional.empty(), steps);
+        config.seed()), Optional.empty(), resume, listener, Optional.of(new SyntheticBatchSource(config.modelSpec(),
+        config.batchShape(), TFloat32.class, config.seed() + 1)), steps);
     return losses;
   }
 
@@ -274,6 +284,9 @@ class ExpertParallelTest {
   void checkpointsHoldTheCanonicalTensorsAndResumeAcrossShardings(@TempDir Path dir) throws Exception {
     Map<Long, Double> whole = train(config(dir, "whole", 1), false);
     Map<Long, Double> sharded = train(config(dir, "sharded", SHARDS), false);
+    // train losses of steps 1..4 and the evaluations after steps 2 and 4 (the Evaluator reads the
+    // canonical weights of the sharded step)
+    assertEquals(List.of(-4L, -2L, 1L, 2L, 3L, 4L), new ArrayList<>(whole.keySet()));
     assertEquals(whole.keySet(), sharded.keySet());
     for (long s : whole.keySet()) {
       assertEquals(whole.get(s), sharded.get(s), ReplicatedModelTest.TOLERANCE * Math.abs(whole.get(s)), "step " + s);
@@ -294,7 +307,7 @@ class ExpertParallelTest {
         }
       }
       Map<Long, Double> resumed = train(config(dir, run, Integer.parseInt(from[1])), true);
-      assertEquals(List.of(3L, 4L), new ArrayList<>(resumed.keySet()), run);
+      assertEquals(List.of(-4L, 3L, 4L), new ArrayList<>(resumed.keySet()), run);
       for (long s : resumed.keySet()) {
         assertEquals(whole.get(s), resumed.get(s), ReplicatedModelTest.TOLERANCE * Math.abs(whole.get(s)),
             run + " step " + s);
