@@ -25,7 +25,9 @@ import org.tensorflow.types.family.TFloating;
  * Canonical name (DESIGN.md §3) → resource variable. Every graph (train, eval, serving) asks the
  * store for its parameters by name and shape; the first request creates the variable, later ones
  * must agree on the shape. Each variable is read once, so gradients with respect to
- * {@link ModelVariable#value()} are the parameter gradients.
+ * {@link ModelVariable#value()} are the parameter gradients. A store made with
+ * {@link ExpertShards} keeps the stacked expert variables ({@link #getExperts}) in per-shard parts
+ * ({@link PartedVariable}); their value is still the canonical tensor.
  */
 public final class VariableStore<T extends TFloating> {
 
