@@ -297,37 +297,43 @@ public final class ReplicatedModel {
   }
 
   /**
-   * The device of every backward node (TF's gradient builder gives them none): where its data
-   * inputs are when, apart from the replica's device, they all come from one device (an expert's
-   * shard: the gradients of the expert's matmuls and activations run with its forward), else the
-   * replica's device. Forward nodes are where {@link #ownOr} puts them; inputs mapped from the
-   * training graph count as the replica's. GraphDef nodes come in creation order, so a node's
-   * inputs are placed before it.
+   * The device of every backward node (TF's gradient builder gives them none): the shard device of
+   * its data inputs when they come from one expert shard apart from ops of the replica (the
+   * gradients of an expert's matmuls and activations run with its forward), else the replica's
+   * device. A node comes from a shard when it is a forward node with its own device (an expert's
+   * op, {@link #ownOr}) or a backward node placed so; every other node (forward nodes without a
+   * device, inputs mapped from the training graph) is the replica's, even when a shard shares the
+   * replica's device (shard 0 on {@code CPU:0}). GraphDef nodes come in creation order, so a
+   * node's inputs are placed before it.
    */
   static Map<String, String> backwardDevices(GraphDef def, Set<String> forward, Set<String> backward,
       String replicaDevice) {
-    Map<String, String> placed = new HashMap<>();
+    // node → its shard's device; absent: the replica's
+    Map<String, String> shard = new HashMap<>();
     for (NodeDef node : def.getNodeList()) {
       String name = node.getName();
       if (forward.contains(name)) {
-        placed.put(name, ownOr(node, replicaDevice));
+        if (!node.getDevice().isEmpty()) {
+          shard.put(name, node.getDevice());
+        }
       } else if (backward.contains(name)) {
-        Set<String> elsewhere = new HashSet<>();
+        Set<String> from = new HashSet<>();
         for (String in : node.getInputList()) {
           if (in.startsWith("^")) {
             continue;
           }
-          String input = in.contains(":") ? in.substring(0, in.lastIndexOf(':')) : in;
-          String device = placed.getOrDefault(input, replicaDevice);
-          if (!device.equals(replicaDevice)) {
-            elsewhere.add(device);
+          String device = shard.get(in.contains(":") ? in.substring(0, in.lastIndexOf(':')) : in);
+          if (device != null) {
+            from.add(device);
           }
         }
-        placed.put(name, elsewhere.size() == 1 ? elsewhere.iterator().next() : replicaDevice);
+        if (from.size() == 1) {
+          shard.put(name, from.iterator().next());
+        }
       }
     }
     Map<String, String> out = new HashMap<>();
-    backward.forEach(b -> out.put(b, placed.getOrDefault(b, replicaDevice)));
+    backward.forEach(b -> out.put(b, shard.getOrDefault(b, replicaDevice)));
     return out;
   }
 

@@ -29,19 +29,25 @@ class BackwardDevicesTest {
         .addNode(node("mapped", ""))                       // an input mapped from the training graph
         .addNode(node("expert_1/h", SHARD_1, "mapped"))    // forward op of an expert on shard 1
         .addNode(node("expert_2/h", SHARD_2, "mapped"))
+        .addNode(node("expert_0/h", REPLICA, "mapped"))    // shard 0 shares the replica's device
         .addNode(node("dense", "", "mapped"))              // forward op on the replica's device
         .addNode(node("g/slice", "", "dense", "expert_1/h"))
         .addNode(node("g/matmul", "", "g/slice:0", "mapped"))
         .addNode(node("g/concat", "", "g/matmul", "expert_2/h"))
         .addNode(node("g/control", "", "dense", "^expert_1/h"))
         .addNode(node("g/dense", "", "dense", "mapped"))
+        .addNode(node("g/shards01", "", "expert_0/h", "g/matmul"))
+        .addNode(node("g/after", "", "g/shards01", "dense"))
         .build();
-    Map<String, String> devices = ReplicatedModel.backwardDevices(def, Set.of("expert_1/h", "expert_2/h", "dense"),
-        Set.of("g/slice", "g/matmul", "g/concat", "g/control", "g/dense"), REPLICA);
+    Map<String, String> devices = ReplicatedModel.backwardDevices(def, Set.of("expert_0/h", "expert_1/h",
+        "expert_2/h", "dense"), Set.of("g/slice", "g/matmul", "g/concat", "g/control", "g/dense", "g/shards01",
+        "g/after"), REPLICA);
     assertEquals(SHARD_1, devices.get("g/slice"), "inputs on the replica and shard 1");
     assertEquals(SHARD_1, devices.get("g/matmul"), "follows a backward op on shard 1");
     assertEquals(REPLICA, devices.get("g/concat"), "inputs from two shards");
     assertEquals(REPLICA, devices.get("g/control"), "control inputs do not count");
     assertEquals(REPLICA, devices.get("g/dense"), "the replica's own ops");
+    assertEquals(REPLICA, devices.get("g/shards01"), "inputs from shard 0 (on the replica's device) and shard 1");
+    assertEquals(REPLICA, devices.get("g/after"), "a replica op does not become a shard's");
   }
 }
