@@ -61,6 +61,15 @@ public final class BuildContext<T extends TFloating> {
         shards == null || shards.count() == 1 ? null : shards);
   }
 
+  /**
+   * {@code x} on this context's device: with expert parallelism (on a {@link #forExpert} context)
+   * an Identity there, so the expert's ops — and their gradients, which run where their inputs are
+   * — read it locally; without, {@code x} itself.
+   */
+  public Operand<T> onDevice(Operand<T> x) {
+    return expertShards == null ? x : tf.identity(x);
+  }
+
   /** The expert shards of this context; null without expert parallelism. */
   public ExpertShards expertShards() {
     return expertShards;

@@ -146,9 +146,10 @@ public final class MoeLayer {
       List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().getExperts(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
       for (int e = 0; e < experts; e++) {
         BuildContext<T> ec = ctx.forExpert(e);
-        Operand<T> gate = Activations.geluTanh(ec, ec.matMul(in.get(e), wi0.get(e)));
-        Operand<T> h = Dropout.apply(ec, ec.tf().math.mul(gate, ec.matMul(in.get(e), wi1.get(e))), dropout);
-        outs.add(ec.matMul(h, wo.get(e)));
+        Operand<T> rows = ec.onDevice(in.get(e));
+        Operand<T> gate = Activations.geluTanh(ec, ec.matMul(rows, ec.onDevice(wi0.get(e))));
+        Operand<T> h = Dropout.apply(ec, ec.tf().math.mul(gate, ec.matMul(rows, ec.onDevice(wi1.get(e)))), dropout);
+        outs.add(ec.matMul(h, ec.onDevice(wo.get(e))));
       }
     } else {
       List<org.tensorflow.Output<T>> wi = perExpert(tf, ctx.store().getExperts(prefix + "/wi/kernel", new long[] {experts, d, dFf}, init), experts);
@@ -157,9 +158,10 @@ public final class MoeLayer {
       List<org.tensorflow.Output<T>> bo = perExpert(tf, ctx.store().getExperts(prefix + "/wo/bias", new long[] {experts, d}, Initializer.zeros()), experts);
       for (int e = 0; e < experts; e++) {
         BuildContext<T> ec = ctx.forExpert(e);
-        Operand<T> h = ec.tf().math.add(ec.matMul(in.get(e), wi.get(e)), bi.get(e));
+        Operand<T> h = ec.tf().math.add(ec.matMul(ec.onDevice(in.get(e)), ec.onDevice(wi.get(e))),
+            ec.onDevice(bi.get(e)));
         h = Dropout.apply(ec, Activations.geluTanh(ec, h), dropout);
-        outs.add(ec.tf().math.add(ec.matMul(h, wo.get(e)), bo.get(e)));
+        outs.add(ec.tf().math.add(ec.matMul(h, ec.onDevice(wo.get(e))), ec.onDevice(bo.get(e))));
       }
     }
     long rowsTotal = Shapes.of(x)[0];
