@@ -146,9 +146,9 @@ public final class MoeLayer {
       List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().getExperts(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
       for (int e = 0; e < experts; e++) {
         BuildContext<T> ec = ctx.forExpert(e);
-        Operand<T> rows = ec.onDevice(in.get(e));
-        Operand<T> gate = Activations.geluTanh(ec, ec.matMul(rows, ec.onDevice(wi0.get(e))));
-        Operand<T> h = Dropout.apply(ec, ec.tf().math.mul(gate, ec.matMul(rows, ec.onDevice(wi1.get(e)))), dropout);
+        Operand<T> xe = ec.onDevice(in.get(e));
+        Operand<T> gate = Activations.geluTanh(ec, ec.matMul(xe, ec.onDevice(wi0.get(e))));
+        Operand<T> h = Dropout.apply(ec, ec.tf().math.mul(gate, ec.matMul(xe, ec.onDevice(wi1.get(e)))), dropout);
         outs.add(ec.matMul(h, ec.onDevice(wo.get(e))));
       }
     } else {
