@@ -25,6 +25,7 @@ import dev.upcycle.train.ckpt.CheckpointManager;
 import dev.upcycle.train.config.TrainConfig;
 import dev.upcycle.train.metrics.StepMetrics;
 import dev.upcycle.train.metrics.TrainListener;
+import dev.upcycle.train.optim.AdamW;
 import dev.upcycle.train.optim.StateVariable;
 import dev.upcycle.train.step.Batch;
 import dev.upcycle.train.step.SyntheticBatchSource;
@@ -62,7 +63,10 @@ class ExpertParallelTest {
   static final Pattern EXPERT_OP = Pattern.compile(".*/expert_(\\d+)/.*");
 
   static TrainStep<TFloat32> sharded(ModelSpec spec, BatchShape shape, Placement placement) {
-    TrainStep.Options o = DistributedModels.options();
+    return sharded(spec, shape, placement, DistributedModels.options());
+  }
+
+  static TrainStep<TFloat32> sharded(ModelSpec spec, BatchShape shape, Placement placement, TrainStep.Options o) {
     return TrainStep.over(ReplicatedModel.build(spec, shape, TFloat32.class, o.initSeed(), o.zLossFactor(),
         o.labelSmoothing(), placement, false, SHARDS), o).initialize();
   }
@@ -79,8 +83,11 @@ class ExpertParallelTest {
   }
 
   static List<Double> oneDevice(ModelSpec spec, BatchShape shape) {
-    try (TrainStep<TFloat32> step = TrainStep.build(spec, shape, TFloat32.class, DistributedModels.options())
-        .initialize()) {
+    return oneDevice(spec, shape, DistributedModels.options());
+  }
+
+  static List<Double> oneDevice(ModelSpec spec, BatchShape shape, TrainStep.Options o) {
+    try (TrainStep<TFloat32> step = TrainStep.build(spec, shape, TFloat32.class, o).initialize()) {
       return losses(step, spec, shape);
     }
   }
@@ -107,6 +114,20 @@ class ExpertParallelTest {
     List<Double> want = oneDevice(spec, DistributedModels.SHAPE);
     try (TrainStep<TFloat32> step = sharded(spec, DistributedModels.SHAPE, Placement.localCpus(SHARDS))) {
       ReplicatedModelTest.assertSameLosses(want, losses(step, spec, DistributedModels.SHAPE));
+    }
+  }
+
+  @Test
+  void twoExpertShardsGiveTheOneDeviceLossesWithAdamW() {
+    ModelSpec spec = vit();
+    TrainStep.Options a = DistributedModels.options();
+    TrainStep.Options adamw = new TrainStep.Options(AdamW.defaults(), a.schedule(), a.clipNorm(), a.xla(),
+        a.zLossFactor(), a.labelSmoothing(), a.initSeed());
+    List<Double> want = oneDevice(spec, DistributedModels.SHAPE, adamw);
+    try (TrainStep<TFloat32> step = sharded(spec, DistributedModels.SHAPE, Placement.localCpus(SHARDS), adamw)) {
+      ReplicatedModelTest.assertSameLosses(want, losses(step, spec, DistributedModels.SHAPE));
+      long partedSlots = step.state().variables().stream().filter(StateVariable::isParted).count();
+      assertEquals(2 * 4, partedSlots, "m and v of the 4 expert variables, stored with them");
     }
   }
 
