@@ -21,10 +21,13 @@ public final class BuildContext<T extends TFloating> {
   private final Operand<TInt64> stepSeed;
   private final int[] randomSites;
   private final Precision precision;
+  /** Where each expert's ops run (expert parallelism); null: where the layer runs. */
+  private final ExpertShards expertShards;
 
   private BuildContext(Ops tf, VariableStore<T> store, boolean training, Operand<TInt64> stepSeed, int[] sites,
-      Precision precision) {
+      Precision precision, ExpertShards expertShards) {
     this.precision = precision;
+    this.expertShards = expertShards;
     this.tf = tf;
     this.store = store;
     this.training = training;
@@ -45,7 +48,43 @@ public final class BuildContext<T extends TFloating> {
   public static <T extends TFloating> BuildContext<T> create(Ops tf, VariableStore<T> store, boolean training,
       Operand<TInt64> stepSeed, Precision precision) {
     return new BuildContext<>(checkNotNull(tf, "ops"), checkNotNull(store, "store"), training, stepSeed, new int[1],
-        checkNotNull(precision, "precision"));
+        checkNotNull(precision, "precision"), null);
+  }
+
+  /**
+   * This context with expert parallelism: the ops of expert {@code e} of every MoE layer (its
+   * matmuls, activation, dropout, biases) run on {@code shards.deviceOfExpert(e)}
+   * ({@link #forExpert}); one shard (or null) = none.
+   */
+  public BuildContext<T> withExpertShards(ExpertShards shards) {
+    return new BuildContext<>(tf, store, training, stepSeed, randomSites, precision,
+        shards == null || shards.count() == 1 ? null : shards);
+  }
+
+  /**
+   * {@code x} on this context's device: with expert parallelism (on a {@link #forExpert} context)
+   * an Identity there, so the expert's ops — and their gradients, which run where their inputs are
+   * — read it locally; without, {@code x} itself.
+   */
+  public Operand<T> onDevice(Operand<T> x) {
+    return expertShards == null ? x : tf.identity(x);
+  }
+
+  /** The expert shards of this context; null without expert parallelism. */
+  public ExpertShards expertShards() {
+    return expertShards;
+  }
+
+  /**
+   * The context of expert {@code e}'s ops: this one without expert parallelism; else on the
+   * expert's shard device, under the op scope {@code expert_<e>}.
+   */
+  public BuildContext<T> forExpert(int e) {
+    if (expertShards == null) {
+      return this;
+    }
+    return new BuildContext<>(tf.withDevice(expertShards.deviceOfExpert(e)).withSubScope("expert_" + e), store,
+        training, stepSeed, randomSites, precision, expertShards);
   }
 
   /** The policy every matmul of the model goes through. */
@@ -81,7 +120,7 @@ public final class BuildContext<T extends TFloating> {
 
   /** The same context under a sub-scope of op names (variable names are unaffected). */
   public BuildContext<T> scope(String name) {
-    return new BuildContext<>(tf.withSubScope(name), store, training, stepSeed, randomSites, precision);
+    return new BuildContext<>(tf.withSubScope(name), store, training, stepSeed, randomSites, precision, expertShards);
   }
 
   /** A constant of the compute dtype. */

@@ -25,7 +25,9 @@ import org.tensorflow.types.family.TFloating;
  * Canonical name (DESIGN.md §3) → resource variable. Every graph (train, eval, serving) asks the
  * store for its parameters by name and shape; the first request creates the variable, later ones
  * must agree on the shape. Each variable is read once, so gradients with respect to
- * {@link ModelVariable#value()} are the parameter gradients.
+ * {@link ModelVariable#value()} are the parameter gradients. A store made with
+ * {@link ExpertShards} keeps the stacked expert variables ({@link #getExperts}) in per-shard parts
+ * ({@link PartedVariable}); their value is still the canonical tensor.
  */
 public final class VariableStore<T extends TFloating> {
 
@@ -35,11 +37,22 @@ public final class VariableStore<T extends TFloating> {
   private final Map<String, ModelVariable<T>> variables = new LinkedHashMap<>();
   private final Map<String, Operand<T>> bound = new LinkedHashMap<>();
   private final Map<String, Ops> scopes = new java.util.HashMap<>();
+  /** Where expert variables are stored in parts; null: every variable whole. */
+  private final ExpertShards expertShards;
 
   public VariableStore(Ops tf, Class<T> dtype, long seed) {
+    this(tf, dtype, seed, null);
+  }
+
+  /**
+   * A store whose expert variables ({@link #getExperts}) are stored in parts over
+   * {@code expertShards} (null or one shard: whole, as the other constructor).
+   */
+  public VariableStore(Ops tf, Class<T> dtype, long seed, ExpertShards expertShards) {
     this.tf = checkNotNull(tf, "ops");
     this.dtype = checkNotNull(dtype, "dtype");
     this.seed = seed;
+    this.expertShards = expertShards == null || expertShards.count() == 1 ? null : expertShards;
   }
 
   public Class<T> dtype() {
@@ -51,6 +64,19 @@ public final class VariableStore<T extends TFloating> {
    * A second request with another shape is an error naming both shapes.
    */
   public Operand<T> get(String name, long[] shape, Initializer init) {
+    return get(name, shape, init, false);
+  }
+
+  /**
+   * {@link #get} for a stacked expert variable [E, ...] (axis 0 the expert): stored in parts, one
+   * per expert shard on its device, when this store has expert shards; its value is the canonical
+   * [E, ...] tensor either way.
+   */
+  public Operand<T> getExperts(String name, long[] shape, Initializer init) {
+    return get(name, shape, init, true);
+  }
+
+  private Operand<T> get(String name, long[] shape, Initializer init, boolean experts) {
     checkNotNull(name, "variable name");
     Operand<T> external = bound.get(name);
     if (external != null) {
@@ -72,6 +98,13 @@ public final class VariableStore<T extends TFloating> {
     int slash = name.lastIndexOf('/');
     Ops vt = scope(slash < 0 ? "" : name.substring(0, slash));
     String leaf = opName(name.substring(slash + 1));
+    if (experts && expertShards != null) {
+      PartedVariable<T> parts = PartedVariable.create(vt, expertShards, name, dtype, shape, suffix -> leaf + "_" + suffix,
+          initialValue(vt, name, shape, initOrZero(init)));
+      ModelVariable<T> v = ModelVariable.parted(name, parts, shape.clone());
+      variables.put(name, v);
+      return v.value();
+    }
     Shape s = Shape.of(shape);
     VarHandleOp handle = vt.withName(leaf + "_handle").varHandleOp(dtype, s, VarHandleOp.sharedName(name));
     Operand<T> value = vt.withName(leaf + "_read").readVariableOp(handle, dtype);

@@ -125,7 +125,10 @@ public final class MoeLayer {
    * Runs every expert on its contiguous rows: x [R, d] → [R, d]. One plain MatMul per expert and
    * weight (TF's oneDNN matmul; BatchMatMulV3 over [E, rows, d] ran slower on CPU, see
    * docs/moe-efficiency.md), on static row counts with capacity routing and dynamic ones with
-   * dropless routing.
+   * dropless routing. With expert parallelism ({@link BuildContext#expertShards}) expert e's ops
+   * run on its shard's device ({@link BuildContext#forExpert}): its rows are sent there and its
+   * output rows come back for the combine; the stacked weights are the store's expert variables
+   * ({@link dev.upcycle.model.graph.VariableStore#getExperts}).
    */
   private static <T extends TFloating> Operand<T> experts(BuildContext<T> ctx, String prefix, Operand<T> x, Rows rows,
       long d, long dFf, ExpertKind kind, double dropout) {
@@ -138,23 +141,27 @@ public final class MoeLayer {
     List<org.tensorflow.Output<T>> in = tf.splitV(x, sizes, tf.constant(0), (long) experts).output();
     List<Operand<T>> outs = new ArrayList<>();
     if (kind == ExpertKind.GATED_GELU) {
-      List<org.tensorflow.Output<T>> wi0 = perExpert(tf, ctx.store().get(prefix + "/wi_0/kernel", new long[] {experts, d, dFf}, init), experts);
-      List<org.tensorflow.Output<T>> wi1 = perExpert(tf, ctx.store().get(prefix + "/wi_1/kernel", new long[] {experts, d, dFf}, init), experts);
-      List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
+      List<org.tensorflow.Output<T>> wi0 = perExpert(tf, ctx.store().getExperts(prefix + "/wi_0/kernel", new long[] {experts, d, dFf}, init), experts);
+      List<org.tensorflow.Output<T>> wi1 = perExpert(tf, ctx.store().getExperts(prefix + "/wi_1/kernel", new long[] {experts, d, dFf}, init), experts);
+      List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().getExperts(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
       for (int e = 0; e < experts; e++) {
-        Operand<T> gate = Activations.geluTanh(ctx, ctx.matMul(in.get(e), wi0.get(e)));
-        Operand<T> h = Dropout.apply(ctx, tf.math.mul(gate, ctx.matMul(in.get(e), wi1.get(e))), dropout);
-        outs.add(ctx.matMul(h, wo.get(e)));
+        BuildContext<T> ec = ctx.forExpert(e);
+        Operand<T> xe = ec.onDevice(in.get(e));
+        Operand<T> gate = Activations.geluTanh(ec, ec.matMul(xe, ec.onDevice(wi0.get(e))));
+        Operand<T> h = Dropout.apply(ec, ec.tf().math.mul(gate, ec.matMul(xe, ec.onDevice(wi1.get(e)))), dropout);
+        outs.add(ec.matMul(h, ec.onDevice(wo.get(e))));
       }
     } else {
-      List<org.tensorflow.Output<T>> wi = perExpert(tf, ctx.store().get(prefix + "/wi/kernel", new long[] {experts, d, dFf}, init), experts);
-      List<org.tensorflow.Output<T>> bi = perExpert(tf, ctx.store().get(prefix + "/wi/bias", new long[] {experts, dFf}, Initializer.zeros()), experts);
-      List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().get(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
-      List<org.tensorflow.Output<T>> bo = perExpert(tf, ctx.store().get(prefix + "/wo/bias", new long[] {experts, d}, Initializer.zeros()), experts);
+      List<org.tensorflow.Output<T>> wi = perExpert(tf, ctx.store().getExperts(prefix + "/wi/kernel", new long[] {experts, d, dFf}, init), experts);
+      List<org.tensorflow.Output<T>> bi = perExpert(tf, ctx.store().getExperts(prefix + "/wi/bias", new long[] {experts, dFf}, Initializer.zeros()), experts);
+      List<org.tensorflow.Output<T>> wo = perExpert(tf, ctx.store().getExperts(prefix + "/wo/kernel", new long[] {experts, dFf, d}, init), experts);
+      List<org.tensorflow.Output<T>> bo = perExpert(tf, ctx.store().getExperts(prefix + "/wo/bias", new long[] {experts, d}, Initializer.zeros()), experts);
       for (int e = 0; e < experts; e++) {
-        Operand<T> h = tf.math.add(ctx.matMul(in.get(e), wi.get(e)), bi.get(e));
-        h = Dropout.apply(ctx, Activations.geluTanh(ctx, h), dropout);
-        outs.add(tf.math.add(ctx.matMul(h, wo.get(e)), bo.get(e)));
+        BuildContext<T> ec = ctx.forExpert(e);
+        Operand<T> h = ec.tf().math.add(ec.matMul(ec.onDevice(in.get(e)), ec.onDevice(wi.get(e))),
+            ec.onDevice(bi.get(e)));
+        h = Dropout.apply(ec, Activations.geluTanh(ec, h), dropout);
+        outs.add(ec.tf().math.add(ec.matMul(h, ec.onDevice(wo.get(e))), ec.onDevice(bo.get(e))));
       }
     }
     long rowsTotal = Shapes.of(x)[0];

@@ -72,7 +72,8 @@ public final class TrainCommand implements Callable<Integer> {
   @Mixin ClusterOptions cluster = new ClusterOptions();
 
   @Option(names = "--local-replicas", paramLabel = "N",
-      description = "Data-parallel replicas on N CPU devices of this process (in-graph, one update).")
+      description = "Data-parallel replicas on N CPU devices of this process (in-graph, one update); with"
+          + " moe.expert_shards N, one expert shard per device instead (docs/distributed.md).")
   Integer localReplicas;
 
   @Override

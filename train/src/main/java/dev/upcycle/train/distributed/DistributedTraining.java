@@ -28,7 +28,11 @@ public final class DistributedTraining {
 
   private DistributedTraining() {}
 
-  /** Train steps over the replicas of {@code placement}. */
+  /**
+   * Train steps over the devices of {@code placement}: data-parallel replicas, or with
+   * {@code moe.expert_shards} N > 1 one data replica and one expert shard per device
+   * ({@link ReplicatedModel}).
+   */
   public static Trainer.StepFactory steps(Placement placement) {
     checkNotNull(placement, "placement");
     return new Trainer.StepFactory() {
@@ -39,8 +43,11 @@ public final class DistributedTraining {
             + " steps yet; use xla auto or off with --cluster / --local-replicas");
         checkArgument(o.precision() == Precision.FLOAT32, "precision: %s is not built for replicated steps yet;"
             + " use float32 with --cluster / --local-replicas", o.precision().configName());
+        int shards = c.moe().expertShards();
+        checkArgument(shards == 1 || o.xla() == XlaMode.OFF, "xla: %s is not built for expert-parallel steps"
+            + " (moe.expert_shards %s) yet; use xla off", o.xla().configName(), shards);
         return TrainStep.over(ReplicatedModel.build(c.modelSpec(), c.batchShape(), dtype, o.initSeed(), o.zLossFactor(),
-            o.labelSmoothing(), placement, o.xla().autoClustering()), o);
+            o.labelSmoothing(), placement, o.xla().autoClustering(), shards), o);
       }
     };
   }

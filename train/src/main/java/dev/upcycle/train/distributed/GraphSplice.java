@@ -30,7 +30,8 @@ import org.tensorflow.proto.NodeDef;
  * every copied node, and every edge from a node outside the set connected to an output that already
  * exists in the target graph (the C API's import input mapping). This is how a replica's forward and
  * backward get their device: TF's C gradient builder gives gradient ops no device, so they are
- * built in a template graph and spliced in with one.
+ * built in a template graph and spliced in with one (the replica's, or per node: an expert's ops
+ * carry their shard's device from the template, see {@link ReplicatedModel}).
  */
 final class GraphSplice {
 
@@ -49,6 +50,16 @@ final class GraphSplice {
    */
   static void splice(Graph target, GraphDef source, Set<String> nodes, String prefix, String device,
       Function<String, Output<?>> outside) {
+    checkNotNull(device, "device");
+    splice(target, source, nodes, prefix, n -> device, outside);
+  }
+
+  /**
+   * {@link #splice(Graph, GraphDef, Set, String, String, Function)} with a device per node:
+   * {@code device} gives each copied node's device from its source node.
+   */
+  static void splice(Graph target, GraphDef source, Set<String> nodes, String prefix, Function<NodeDef, String> device,
+      Function<String, Output<?>> outside) {
     checkNotNull(target, "target");
     checkArgument(!nodes.isEmpty(), "nothing to splice under %s", prefix);
     GraphDef.Builder def = GraphDef.newBuilder().setVersions(source.getVersions()).setLibrary(source.getLibrary());
@@ -59,7 +70,7 @@ final class GraphSplice {
         continue;
       }
       // the explicit device replaces colocation constraints, which may name nodes of another splice
-      def.addNode(n.toBuilder().setDevice(device).removeAttr(COLOCATION));
+      def.addNode(n.toBuilder().setDevice(device.apply(n)).removeAttr(COLOCATION));
       for (String in : n.getInputList()) {
         boolean ctl = in.startsWith("^");
         String ref = ctl ? in.substring(1) : in;

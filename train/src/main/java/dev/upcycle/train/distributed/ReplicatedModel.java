@@ -15,6 +15,7 @@ import dev.upcycle.model.arch.ModelOutputs;
 import dev.upcycle.model.arch.Models;
 import dev.upcycle.model.gradients.MissingGradients;
 import dev.upcycle.model.graph.BuildContext;
+import dev.upcycle.model.graph.ExpertShards;
 import dev.upcycle.model.graph.ModelVariable;
 import dev.upcycle.model.graph.VariableStore;
 import dev.upcycle.model.moe.MoeLayer;
@@ -27,6 +28,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
@@ -61,6 +63,16 @@ import org.tensorflow.types.family.TFloating;
  * {@code moe.group_size} to divide the per-replica tokens (checked here). Dropout and router
  * jitter draw per replica (replica r's seed is the step seed + r·φ), so with them on the per-step
  * loss matches one process in distribution only.
+ *
+ * <p>Expert parallelism ({@code moe.expert_shards} N > 1): one data replica, on the parameter
+ * device, and the placement's N devices hold the expert shards ({@link ExpertShards}: expert e on
+ * device e mod N). Every expert variable is stored in parts on the shard devices, its optimizer
+ * slots with it ({@code VariableStore.getExperts}, {@code StateStore.slot}); each expert's forward
+ * ops carry their shard's device from the template ({@code BuildContext.forExpert}), and each
+ * backward op runs where its inputs are when they come from one shard device, elsewhere on the
+ * replica's device ({@link #backwardDevices}); routing, the combine and the dense layers run on
+ * the replica's device. Data parallelism combined with expert shards is not built: N must equal
+ * the placement's device count.
  */
 public final class ReplicatedModel {
 
@@ -77,18 +89,30 @@ public final class ReplicatedModel {
    */
   public static <T extends TFloating> ModelGraph<T> build(ModelSpec spec, BatchShape shape, Class<T> dtype, long seed,
       double zLossFactor, double labelSmoothing, Placement placement, boolean xla) {
+    return build(spec, shape, dtype, seed, zLossFactor, labelSmoothing, placement, xla, 1);
+  }
+
+  /**
+   * {@link #build(ModelSpec, BatchShape, Class, long, double, double, Placement, boolean)} with
+   * {@code expertShards} ({@code moe.expert_shards}): 1 = data parallelism over the placement's
+   * devices; N > 1 = expert parallelism over them (N must equal their count) with one data replica.
+   */
+  public static <T extends TFloating> ModelGraph<T> build(ModelSpec spec, BatchShape shape, Class<T> dtype, long seed,
+      double zLossFactor, double labelSmoothing, Placement placement, boolean xla, int expertShards) {
     checkNotNull(spec, "spec");
     checkNotNull(shape, "shape");
     checkNotNull(placement, "placement");
-    int n = placement.replicas();
+    ExpertShards experts = expertShards(spec, placement, expertShards);
+    List<DeviceSpec> replicas = experts == null ? placement.replicaDevices() : List.of(placement.parameterDevice());
+    int n = replicas.size();
     checkArgument(shape.batch() % n == 0, "batch_size %s must be divisible by the %s replicas of the placement",
         shape.batch(), n);
     BatchShape shard = new BatchShape(shape.batch() / n, shape.inputLength(), shape.targetLength());
     checkRoutingGroups(spec, shape, shard);
-    Template<T> template = Template.build(spec, shard, dtype, seed, zLossFactor, labelSmoothing);
+    Template<T> template = Template.build(spec, shard, dtype, seed, zLossFactor, labelSmoothing, experts);
     Graph graph = new Graph();
     try {
-      return assemble(spec, shape, shard, graph, template, placement, xla, seed);
+      return assemble(spec, shape, shard, graph, template, placement, replicas, experts, xla, seed);
     } catch (RuntimeException e) {
       graph.close();
       throw e;
@@ -104,14 +128,14 @@ public final class ReplicatedModel {
       Set<String> backward) {
 
     static <T extends TFloating> Template<T> build(ModelSpec spec, BatchShape shard, Class<T> dtype, long seed,
-        double zLossFactor, double labelSmoothing) {
+        double zLossFactor, double labelSmoothing, ExpertShards experts) {
       Graph g = new Graph();
       try {
         Ops tf = Ops.create(g);
         VariableStore<T> store = new VariableStore<>(tf, dtype, seed);
         Placeholder<TInt64> stepSeed = tf.withName("step_seed").placeholder(TInt64.class,
             Placeholder.shape(Shape.scalar()));
-        BuildContext<T> ctx = BuildContext.create(tf, store, true, stepSeed);
+        BuildContext<T> ctx = BuildContext.create(tf, store, true, stepSeed).withExpertShards(experts);
         ModelInputs<T> inputs = ModelInputs.create(tf, spec, shard, dtype);
         ModelOutputs<T> outputs = Models.forward(ctx.scope("model"), spec, inputs);
         Losses.TokenLoss<T> loss = Models.loss(ctx.scope("loss"), spec, inputs, outputs, zLossFactor, labelSmoothing);
@@ -147,11 +171,12 @@ public final class ReplicatedModel {
   }
 
   private static <T extends TFloating> ModelGraph<T> assemble(ModelSpec spec, BatchShape shape, BatchShape shard,
-      Graph graph, Template<T> template, Placement placement, boolean xla, long seed) {
-    int n = placement.replicas();
+      Graph graph, Template<T> template, Placement placement, List<DeviceSpec> replicas, ExpertShards experts,
+      boolean xla, long seed) {
+    int n = replicas.size();
     Class<T> dtype = template.store.dtype();
     Ops tf = Ops.create(graph).withDevice(placement.parameterDevice());
-    VariableStore<T> store = new VariableStore<>(tf, dtype, seed);
+    VariableStore<T> store = new VariableStore<>(tf, dtype, seed, experts);
     Placeholder<TInt64> stepSeed = tf.withName("step_seed").placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
     BuildContext<T> ctx = BuildContext.create(tf, store, true, stepSeed);
     // The variables, made by the model's own builders (so with their initialisers) in an unfetched
@@ -167,7 +192,10 @@ public final class ReplicatedModel {
     for (ModelVariable<T> v : template.store.variables()) {
       ModelVariable<T> mine = store.variable(v.name());
       shared.put(key(v.value()), mine.value().asOutput());
-      shared.put(key(v.handle()), mine.handle().asOutput());
+      if (!mine.isParted()) {
+        // the template's handle feeds only its own reads (not spliced); a parted variable has none
+        shared.put(key(v.handle()), mine.handle().asOutput());
+      }
     }
     List<Map<String, Output<?>>> feeds = new ArrayList<>();
     for (int r = 0; r < n; r++) {
@@ -197,7 +225,8 @@ public final class ReplicatedModel {
     }
     for (int r = 0; r < n; r++) {
       Map<String, Output<?>> feed = feeds.get(r);
-      GraphSplice.splice(graph, def, forward, prefix(r), placement.replicaDevices().get(r).toString(), feed::get);
+      String device = replicas.get(r).toString();
+      GraphSplice.splice(graph, def, forward, prefix(r), node -> ownOr(node, device), feed::get);
     }
 
     // whole-batch token weight and each shard's share of it
@@ -216,7 +245,8 @@ public final class ReplicatedModel {
       feed.put(key(template.tokenScale), share.asOutput());
       feed.put(key(template.moeScale), moeScale.asOutput());
       int replica = r;
-      GraphSplice.splice(graph, def, template.backward, prefix(r) + "_backward", placement.replicaDevices().get(r).toString(),
+      Map<String, String> devices = backwardDevices(def, forward, template.backward, replicas.get(r).toString());
+      GraphSplice.splice(graph, def, template.backward, prefix(r) + "_backward", node -> devices.get(node.getName()),
           k -> {
             Output<?> o = feed.get(k);
             if (o != null) {
@@ -259,6 +289,75 @@ public final class ReplicatedModel {
     Session session = placement.open(graph, xla);
     return ModelGraph.assemble(spec, shape, graph, session, tf, store, ctx, inputs, outputs,
         new Losses.TokenLoss<>(ce, z, weightTotal), total, stepSeed, gradients);
+  }
+
+  /** A template node's own device (an expert's shard), else the replica's. */
+  private static String ownOr(NodeDef node, String replicaDevice) {
+    return node.getDevice().isEmpty() ? replicaDevice : node.getDevice();
+  }
+
+  /**
+   * The device of every backward node (TF's gradient builder gives them none): the shard device of
+   * its data inputs when they come from one expert shard apart from ops of the replica (the
+   * gradients of an expert's matmuls and activations run with its forward), else the replica's
+   * device. A node comes from a shard when it is a forward node with its own device (an expert's
+   * op, {@link #ownOr}) or a backward node placed so; every other node (forward nodes without a
+   * device, inputs mapped from the training graph) is the replica's, even when a shard shares the
+   * replica's device (shard 0 on {@code CPU:0}). GraphDef nodes come in creation order, so a
+   * node's inputs are placed before it.
+   */
+  static Map<String, String> backwardDevices(GraphDef def, Set<String> forward, Set<String> backward,
+      String replicaDevice) {
+    // node → its shard's device; absent: the replica's
+    Map<String, String> shard = new HashMap<>();
+    for (NodeDef node : def.getNodeList()) {
+      String name = node.getName();
+      if (forward.contains(name)) {
+        if (!node.getDevice().isEmpty()) {
+          shard.put(name, node.getDevice());
+        }
+      } else if (backward.contains(name)) {
+        Set<String> from = new HashSet<>();
+        for (String in : node.getInputList()) {
+          if (in.startsWith("^")) {
+            continue;
+          }
+          String device = shard.get(in.contains(":") ? in.substring(0, in.lastIndexOf(':')) : in);
+          if (device != null) {
+            from.add(device);
+          }
+        }
+        if (from.size() == 1) {
+          shard.put(name, from.iterator().next());
+        }
+      }
+    }
+    Map<String, String> out = new HashMap<>();
+    backward.forEach(b -> out.put(b, shard.getOrDefault(b, replicaDevice)));
+    return out;
+  }
+
+  /**
+   * The expert shards of {@code moe.expert_shards} = {@code n} over the placement's devices; null
+   * for 1 (no expert parallelism). Refuses what is not built: a dense model, N not dividing the
+   * expert count, N other than the placement's device count.
+   */
+  static ExpertShards expertShards(ModelSpec spec, Placement placement, int n) {
+    checkArgument(n >= 1, "moe.expert_shards must be >= 1, got %s", n);
+    if (n == 1) {
+      return null;
+    }
+    checkArgument(spec.moe().isPresent(), "moe.expert_shards %s needs an MoE model; this one is dense", n);
+    int experts = spec.moe().get().numExperts();
+    checkArgument(experts % n == 0, "moe.expert_shards %s must divide moe.num_experts %s (expert e lives on shard e"
+        + " mod %s)", n, experts, n);
+    int devices = placement.replicas();
+    checkArgument(n <= devices, "moe.expert_shards %s exceeds the %s device(s) of this run: each shard needs its own"
+        + " device (--local-replicas N gives N CPU devices, --cluster one per worker task)", n, devices);
+    checkArgument(n == devices, "moe.expert_shards %s with %s devices: expert parallelism runs one data replica and"
+        + " puts one expert shard on each device, so it needs exactly %s devices (--local-replicas %s or %s worker"
+        + " tasks); data parallelism combined with expert shards is not built yet", n, devices, n, n, n);
+    return ExpertShards.of(placement.replicaDevices());
   }
 
   /** Splits a whole-batch input into one feed per replica of the template's placeholder. */

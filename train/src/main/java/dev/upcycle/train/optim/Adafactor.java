@@ -2,6 +2,7 @@ package dev.upcycle.train.optim;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.upcycle.model.graph.ModelVariable;
 import dev.upcycle.model.names.CanonicalNames;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +11,6 @@ import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.math.Mean;
 import org.tensorflow.types.family.TFloating;
-import org.tensorflow.types.family.TType;
 
 /**
  * Adafactor (Shazeer &amp; Stern 2018) with the T5X defaults. For a parameter {@code p}, gradient
@@ -116,9 +116,10 @@ public record Adafactor(
   }
 
   @Override
-  public <T extends TFloating> List<Op> update(Ops tf, StateStore state, String param,
-      Operand<? extends TType> handle, Operand<T> p, Operand<T> g, long[] shape, Operand<T> lr, Operand<T> count,
-      Class<T> dtype) {
+  public <T extends TFloating> List<Op> update(Ops tf, StateStore state, ModelVariable<T> param, Operand<T> g,
+      Operand<T> lr, Operand<T> count, Class<T> dtype) {
+    Operand<T> p = param.value();
+    long[] shape = param.shape();
     List<Op> ops = new ArrayList<>();
     Operand<T> one = Optimizer.constant(tf, 1, dtype);
     Operand<T> decay = tf.math.sub(one, tf.math.pow(count, Optimizer.constant(tf, -decayExponent, dtype)));
@@ -129,8 +130,9 @@ public record Adafactor(
     if (axes != null) {
       int d0 = axes[0];
       int d1 = axes[1];
-      StateVariable<T> vr = state.create(CanonicalNames.slot(param, CanonicalNames.V_ROW), dtype, drop(shape, d0));
-      StateVariable<T> vc = state.create(CanonicalNames.slot(param, CanonicalNames.V_COL), dtype, drop(shape, d1));
+      // a slot keeps the expert axis 0 unless its mean runs over it
+      StateVariable<T> vr = state.slot(param, CanonicalNames.V_ROW, dtype, drop(shape, d0), d0 != 0);
+      StateVariable<T> vc = state.slot(param, CanonicalNames.V_COL, dtype, drop(shape, d1), d1 != 0);
       Operand<T> newVr = tf.math.add(tf.math.mul(decay, vr.value()), tf.math.mul(keep, tf.math.mean(gsq,
           tf.constant(d0))));
       Operand<T> newVc = tf.math.add(tf.math.mul(decay, vc.value()), tf.math.mul(keep, tf.math.mean(gsq,
@@ -141,13 +143,13 @@ public record Adafactor(
       Operand<T> colFactor = tf.math.rsqrt(newVc);
       u = tf.math.mul(tf.math.mul(g, tf.expandDims(rowFactor, tf.constant(d0))),
           tf.expandDims(colFactor, tf.constant(d1)));
-      ops.add(tf.assignVariableOp(vr.handle(), newVr));
-      ops.add(tf.assignVariableOp(vc.handle(), newVc));
+      ops.add(vr.assign(tf, newVr));
+      ops.add(vc.assign(tf, newVc));
     } else {
-      StateVariable<T> v = state.create(CanonicalNames.slot(param, CanonicalNames.V), dtype, shape);
+      StateVariable<T> v = state.slot(param, CanonicalNames.V, dtype, shape, true);
       Operand<T> newV = tf.math.add(tf.math.mul(decay, v.value()), tf.math.mul(keep, gsq));
       u = tf.math.mul(g, tf.math.rsqrt(newV));
-      ops.add(tf.assignVariableOp(v.handle(), newV));
+      ops.add(v.assign(tf, newV));
     }
     Operand<org.tensorflow.types.TInt32> rmsAxes = tf.constant(rmsAxes(shape));
     if (clipThreshold > 0) {
@@ -162,12 +164,12 @@ public record Adafactor(
     }
     Operand<T> sub = tf.math.mul(rate, u);
     if (beta1 > 0) {
-      StateVariable<T> m = state.create(CanonicalNames.slot(param, CanonicalNames.M), dtype, shape);
+      StateVariable<T> m = state.slot(param, CanonicalNames.M, dtype, shape, true);
       sub = tf.math.add(tf.math.mul(Optimizer.constant(tf, beta1, dtype), m.value()),
           tf.math.mul(Optimizer.constant(tf, 1 - beta1, dtype), sub));
-      ops.add(tf.assignVariableOp(m.handle(), sub));
+      ops.add(m.assign(tf, sub));
     }
-    ops.add(tf.assignVariableOp(handle, tf.math.sub(p, sub)));
+    ops.add(param.assign(tf, tf.math.sub(p, sub)));
     return ops;
   }
 

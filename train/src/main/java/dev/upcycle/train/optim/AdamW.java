@@ -2,13 +2,13 @@ package dev.upcycle.train.optim;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.upcycle.model.graph.ModelVariable;
 import dev.upcycle.model.names.CanonicalNames;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.family.TFloating;
-import org.tensorflow.types.family.TType;
 
 /**
  * Adam with decoupled weight decay (Loshchilov &amp; Hutter): with update number {@code t} (1-based),
@@ -44,11 +44,11 @@ public record AdamW(double beta1, double beta2, double eps, double weightDecay) 
   }
 
   @Override
-  public <T extends TFloating> List<Op> update(Ops tf, StateStore state, String param,
-      Operand<? extends TType> handle, Operand<T> p, Operand<T> g, long[] shape, Operand<T> lr, Operand<T> count,
-      Class<T> dtype) {
-    StateVariable<T> m = state.create(CanonicalNames.slot(param, CanonicalNames.M), dtype, shape);
-    StateVariable<T> v = state.create(CanonicalNames.slot(param, CanonicalNames.V), dtype, shape);
+  public <T extends TFloating> List<Op> update(Ops tf, StateStore state, ModelVariable<T> param, Operand<T> g,
+      Operand<T> lr, Operand<T> count, Class<T> dtype) {
+    Operand<T> p = param.value();
+    StateVariable<T> m = state.slot(param, CanonicalNames.M, dtype, param.shape(), true);
+    StateVariable<T> v = state.slot(param, CanonicalNames.V, dtype, param.shape(), true);
     Operand<T> one = Optimizer.constant(tf, 1, dtype);
     Operand<T> b1 = Optimizer.constant(tf, beta1, dtype);
     Operand<T> b2 = Optimizer.constant(tf, beta2, dtype);
@@ -61,8 +61,8 @@ public record AdamW(double beta1, double beta2, double eps, double weightDecay) 
       u = tf.math.add(u, tf.math.mul(Optimizer.constant(tf, weightDecay, dtype), p));
     }
     return List.of(
-        tf.assignVariableOp(m.handle(), newM),
-        tf.assignVariableOp(v.handle(), newV),
-        tf.assignVariableOp(handle, tf.math.sub(p, tf.math.mul(lr, u))));
+        m.assign(tf, newM),
+        v.assign(tf, newV),
+        param.assign(tf, tf.math.sub(p, tf.math.mul(lr, u))));
   }
 }

@@ -9,7 +9,6 @@ import org.tensorflow.Operand;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.family.TFloating;
-import org.tensorflow.types.family.TType;
 
 /**
  * An optimizer built from plain graph ops on resource variables. {@link #update} adds the ops that
@@ -22,18 +21,18 @@ public interface Optimizer {
   String name();
 
   /**
-   * Builds the update of one parameter and returns the assign ops.
+   * Builds the update of one parameter and returns the assign ops. The update is written through
+   * {@link ModelVariable#assign} and slots are made with {@link StateStore#slot}, so a parameter
+   * stored in parts (expert parallelism) gets the same update, its slots stored in parts with it.
    *
-   * @param param canonical parameter name (slots are {@code state/param_states/<param>/...})
-   * @param handle the parameter's resource handle
-   * @param value the parameter's current value (the read the gradient was taken against)
+   * @param param the parameter: canonical name (slots are {@code state/param_states/<param>/...}),
+   *     static shape, and its value (the read the gradient was taken against)
    * @param grad the (clipped) gradient, same shape as the parameter
-   * @param shape the parameter's static shape
    * @param lr the scheduled learning rate (scalar)
    * @param count the 1-based number of this update: {@code state/step + 1} (scalar, compute dtype)
    */
-  <T extends TFloating> List<Op> update(Ops tf, StateStore state, String param, Operand<? extends TType> handle,
-      Operand<T> value, Operand<T> grad, long[] shape, Operand<T> lr, Operand<T> count, Class<T> dtype);
+  <T extends TFloating> List<Op> update(Ops tf, StateStore state, ModelVariable<T> param, Operand<T> grad,
+      Operand<T> lr, Operand<T> count, Class<T> dtype);
 
   /** Updates every parameter; {@code grads} are in the order of {@code params}. */
   default <T extends TFloating> List<Op> apply(Ops tf, StateStore state, List<ModelVariable<T>> params,
@@ -41,9 +40,7 @@ public interface Optimizer {
     checkArgument(params.size() == grads.size(), "%s parameters but %s gradients", params.size(), grads.size());
     List<Op> ops = new ArrayList<>();
     for (int i = 0; i < params.size(); i++) {
-      ModelVariable<T> p = params.get(i);
-      ops.addAll(update(tf, state, p.name(), p.handle(), p.value(), grads.get(i),
-          p.shape(), lr, count, dtype));
+      ops.addAll(update(tf, state, params.get(i), grads.get(i), lr, count, dtype));
     }
     return ops;
   }

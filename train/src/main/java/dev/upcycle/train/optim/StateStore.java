@@ -4,7 +4,10 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.collect.ImmutableList;
+import dev.upcycle.model.graph.ExpertShards;
 import dev.upcycle.model.graph.Fills;
+import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.model.graph.PartedVariable;
 import dev.upcycle.model.names.CanonicalNames;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -36,6 +39,23 @@ public final class StateStore {
 
   /** Creates a zero-initialised variable; a name may be created once. */
   public <T extends TType> StateVariable<T> create(String name, Class<T> type, long[] shape) {
+    return create(name, type, shape, null);
+  }
+
+  /**
+   * Creates the zero-initialised slot {@code slotName} of {@code param}
+   * ({@code state/param_states/<param>/<slot>}). When the parameter is stored in parts (expert
+   * parallelism) and the slot keeps its expert axis 0 ({@code keepsExpertAxis}: the slot's rows are
+   * the parameter's experts), the slot is stored in parts on the same shards, so it lives where its
+   * expert does; otherwise it is stored whole.
+   */
+  public <T extends TType> StateVariable<T> slot(ModelVariable<?> param, String slotName, Class<T> type, long[] shape,
+      boolean keepsExpertAxis) {
+    String name = CanonicalNames.slot(param.name(), slotName);
+    return create(name, type, shape, param.isParted() && keepsExpertAxis ? param.parts().shards() : null);
+  }
+
+  private <T extends TType> StateVariable<T> create(String name, Class<T> type, long[] shape, ExpertShards shards) {
     checkNotNull(name, "state variable name");
     checkArgument(!variables.containsKey(name), "state variable %s created twice", name);
     // Op names spell the variable's path with dots, set by withName only: Ops.withSubScope scans
@@ -44,6 +64,14 @@ public final class StateStore {
     String path = "state_vars." + Arrays.stream(name.split("/"))
         .map(p -> p.replaceAll("[^A-Za-z0-9_.-]", "_"))
         .collect(Collectors.joining("."));
+    if (shards != null) {
+      PartedVariable<T> parts = PartedVariable.create(tf, shards, name, type, shape, suffix -> path + "." + suffix,
+          Fills.zeros(tf, tf.constant(shape), type));
+      StateVariable<T> v = new StateVariable<>(name, type, shape.clone(), null, parts.value(), parts.initOp(),
+          parts.loadValue(), parts.loadOp(), parts);
+      variables.put(name, v);
+      return v;
+    }
     Shape s = Shape.of(shape);
     VarHandleOp handle = tf.withName(path + ".handle").varHandleOp(type, s, VarHandleOp.sharedName(name));
     Operand<T> value = tf.withName(path + ".read").readVariableOp(handle, type);
@@ -51,7 +79,7 @@ public final class StateStore {
         Fills.zeros(tf, tf.constant(shape), type));
     Placeholder<T> load = tf.withName(path + ".load_value").placeholder(type, Placeholder.shape(s));
     AssignVariableOp loadOp = tf.withName(path + ".load").assignVariableOp(handle, load);
-    StateVariable<T> v = new StateVariable<>(name, type, shape.clone(), handle, value, init, load, loadOp);
+    StateVariable<T> v = new StateVariable<>(name, type, shape.clone(), handle, value, init, load, loadOp, null);
     variables.put(name, v);
     return v;
   }

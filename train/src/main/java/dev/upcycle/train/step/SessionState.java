@@ -16,7 +16,7 @@ import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
-import org.tensorflow.op.core.AssignVariableOp;
+import org.tensorflow.op.Op;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.types.family.TFloating;
 import org.tensorflow.types.family.TType;
@@ -28,7 +28,7 @@ import org.tensorflow.types.family.TType;
 public final class SessionState implements StateTensors {
 
   private record Entry(TensorInfo info, Class<? extends TType> type, Operand<?> value, Placeholder<?> load,
-      AssignVariableOp loadOp, boolean required) {}
+      Op loadOp, boolean required) {}
 
   private final Session session;
   private final Map<String, Entry> entries = new LinkedHashMap<>();

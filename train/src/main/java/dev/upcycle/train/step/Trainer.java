@@ -90,6 +90,10 @@ public final class Trainer {
   public static final StepFactory ONE_PROCESS = new StepFactory() {
     @Override
     public <T extends TFloating> TrainStep<T> build(TrainConfig config, Class<T> dtype) {
+      int shards = config.moe().expertShards();
+      checkArgument(shards == 1, "moe.expert_shards %s places the experts on %s devices, but this run has one device:"
+          + " train with --local-replicas %s (CPU devices of this process) or --cluster with %s worker tasks, or set"
+          + " moe.expert_shards 1", shards, shards, shards, shards);
       return TrainStep.build(config.modelSpec(), config.batchShape(), dtype, stepOptions(config));
     }
   };
