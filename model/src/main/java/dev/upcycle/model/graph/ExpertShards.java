@@ -79,7 +79,8 @@ public record ExpertShards(ImmutableList<DeviceSpec> devices) {
     return tf.gather(stacked, tf.constant(order), tf.constant(0));
   }
 
-  private void checkDivides(long numExperts) {
+  /** Checks that N divides {@code numExperts}, naming {@code moe.expert_shards}. */
+  public void checkDivides(long numExperts) {
     checkArgument(numExperts >= 1 && numExperts % count() == 0,
         "moe.expert_shards %s must divide the expert count %s (expert e lives on shard e mod %s)", count(), numExperts,
         count());

@@ -57,9 +57,9 @@ public final class PartedVariable<T extends TType> {
     checkNotNull(shards, "shards");
     checkArgument(shape.length >= 1, "parted variable %s: needs an expert axis, shape is a scalar", name);
     long experts = shape[0];
+    shards.checkDivides(experts);
     long[] partShape = shape.clone();
     partShape[0] = experts / shards.count();
-    shards.experts(0, experts); // checks that N divides E, naming moe.expert_shards
     List<Operand<? extends TType>> handles = new ArrayList<>();
     List<Operand<T>> reads = new ArrayList<>();
     for (int s = 0; s < shards.count(); s++) {
