@@ -68,6 +68,16 @@ public record MoeConfig(
     return new MoeConfig(value, encoderRouter, decoderRouter, groupSize, expertDropout, auxLossFactor, routerZLossFactor);
   }
 
+  /**
+   * Every capacity router (both stacks) with capacity factor {@code value}; dropless routers, which
+   * have no capacity, are left as they are. The serving-time capacity factor of an export
+   * (flaxformer's {@code eval_capacity_factor}).
+   */
+  public MoeConfig withCapacityFactor(double value) {
+    return withRouters(encoderRouter.dropless() ? encoderRouter : encoderRouter.withCapacityFactor(value),
+        decoderRouter.dropless() ? decoderRouter : decoderRouter.withCapacityFactor(value));
+  }
+
   /** The router for a stack. */
   public RouterConfig router(boolean causal) {
     return causal ? decoderRouter : encoderRouter;

@@ -71,6 +71,9 @@ public final class SavedModelExporter {
   /** The provenance option holding the export's batch, the most examples one run of its graph takes. */
   public static final String BATCH_OPTION = "batch";
 
+  /** The provenance option holding the export's eval capacity factor, when one was set. */
+  public static final String EVAL_CAPACITY_FACTOR_OPTION = "eval_capacity_factor";
+
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   /** What was exported. */
@@ -79,25 +82,29 @@ public final class SavedModelExporter {
   private SavedModelExporter() {}
 
   /**
-   * Exports {@code checkpoint} as the model {@code spec} to {@code base/<version>}.
+   * Exports {@code checkpoint} as the model {@code trained} to {@code base/<version>}; the serving
+   * graph computes {@link ExportOptions#servingSpec} of it (the trained model unless an eval
+   * capacity factor is set), and the provenance records that spec.
    *
    * @param config the run config to record in the provenance (e.g. the step folder's config.json), or null
    * @param log progress lines
    * @throws FileAlreadyExistsException when the version folder exists and overwrite is off
    * @throws CheckpointFormatException when the checkpoint does not hold the model's weights
    */
-  public static ExportResult export(ModelSpec spec, Path checkpoint, Path base, ExportOptions options, JsonNode config,
-      Consumer<String> log) throws IOException {
-    checkNotNull(spec, "spec");
+  public static ExportResult export(ModelSpec trained, Path checkpoint, Path base, ExportOptions options,
+      JsonNode config, Consumer<String> log) throws IOException {
+    checkNotNull(trained, "spec");
     checkNotNull(checkpoint, "checkpoint");
     checkNotNull(base, "base");
     checkNotNull(options, "options");
     checkNotNull(log, "log");
+    ModelSpec spec = options.servingSpec(trained); // what the serving graph computes
     Instant start = Instant.now();
     Path versionDir = base.toAbsolutePath().normalize().resolve(Long.toString(options.version()));
     AtomicFolder.checkTarget(versionDir, options.overwrite());
     log.accept("building the serving graph (" + spec.arch().getClass().getSimpleName() + ", batch " + options.batch()
-        + ")");
+        + (options.evalCapacityFactor() > 0 ? ", eval capacity factor " + options.evalCapacityFactor()
+            + ": routing differs from training" : "") + ")");
     try (ServingGraph serving = ServingGraph.build(spec, options.batch(), options.length(), options.targetLength());
         RenamingReader reader = CheckpointFormats.open(checkpoint, Optional.empty())) {
       Path prefix = CheckpointFormats.detected(reader).indexFile(); // names the checkpoint in errors
@@ -231,6 +238,9 @@ public final class SavedModelExporter {
     }
     if (spec.arch() instanceof dev.upcycle.model.T5Config) {
       o.put("target_length", options.targetLength());
+    }
+    if (options.evalCapacityFactor() > 0) {
+      o.put(EVAL_CAPACITY_FACTOR_OPTION, options.evalCapacityFactor());
     }
     o.put("parameters", serving.store.parameterCount());
     if (config != null) {

@@ -40,7 +40,10 @@ import java.util.stream.IntStream;
  * ratios are MoE ÷ dense {@code p50_ms} of the single client, the same ratio of the FLOPs one
  * serving run computes at the export's batch ({@code FlopCount.serving}: for T5 the encoder once and
  * the decoder per output position) and the first divided by the second, and batching on ÷ off
- * throughput, per model. The served sessions run without XLA.
+ * throughput, per model. With an eval capacity factor ({@link Settings#evalCapacityFactor}) the
+ * upcycled model is also exported with it ({@code moe_eval}) and measured with the single client,
+ * with the same three ratios ({@code <model>_moe_eval_over_dense_...}). The served sessions run
+ * without XLA.
  */
 public final class ServeBenchmark {
 
@@ -67,9 +70,12 @@ public final class ServeBenchmark {
    * @param clients concurrent clients
    * @param requestsPerClient timed requests of each concurrent client
    * @param workParent where the checkpoints and exports are written (deleted at the end)
+   * @param evalCapacityFactor 0, or a third variant: the upcycled model exported with this eval
+   *     capacity factor ({@code moe_eval}), measured with the single client only
    */
   public record Settings(String vitPreset, String t5Preset, int experts, int exportBatch, int t5Length,
-      int t5TargetLength, int warmup, int singleRequests, int clients, int requestsPerClient, Path workParent) {
+      int t5TargetLength, int warmup, int singleRequests, int clients, int requestsPerClient, Path workParent,
+      double evalCapacityFactor) {
 
     public Settings {
       checkArgument(Presets.get(vitPreset) instanceof VitConfig, "vit preset '%s' is not a ViT", vitPreset);
@@ -83,31 +89,38 @@ public final class ServeBenchmark {
           "single requests, clients and requests per client must be >= 1, got %s, %s, %s", singleRequests, clients,
           requestsPerClient);
       checkNotNull(workParent, "workParent");
+      checkArgument(evalCapacityFactor >= 0 && Double.isFinite(evalCapacityFactor),
+          "eval capacity factor must be >= 0 (0: none), got %s", evalCapacityFactor);
     }
 
     /** ViT-tiny and t5-small, E = 8, batch 8, 32 clients. */
     public static Settings full(Path workParent) {
-      return new Settings("vit-tiny", "t5-small", 8, 8, 32, 8, 3, 50, 32, 8, workParent);
+      return new Settings("vit-tiny", "t5-small", 8, 8, 32, 8, 3, 50, 32, 8, workParent, 0);
     }
 
     /** Small models and few requests: the same report in seconds (for smoke tests). */
     public static Settings quick(Path workParent) {
-      return new Settings("vit-mnist", "t5-tiny", 4, 4, 8, 3, 1, 5, 4, 3, workParent);
+      return new Settings("vit-mnist", "t5-tiny", 4, 4, 8, 3, 1, 5, 4, 3, workParent, 0);
+    }
+
+    public Settings withEvalCapacityFactor(double value) {
+      return new Settings(vitPreset, t5Preset, experts, exportBatch, t5Length, t5TargetLength, warmup, singleRequests,
+          clients, requestsPerClient, workParent, value);
     }
 
     public Settings withClients(int n) {
       return new Settings(vitPreset, t5Preset, experts, exportBatch, t5Length, t5TargetLength, warmup, singleRequests,
-          n, requestsPerClient, workParent);
+          n, requestsPerClient, workParent, evalCapacityFactor);
     }
 
     public Settings withRequests(int single, int perClient) {
       return new Settings(vitPreset, t5Preset, experts, exportBatch, t5Length, t5TargetLength, warmup, single,
-          clients, perClient, workParent);
+          clients, perClient, workParent, evalCapacityFactor);
     }
 
     public Settings withExperts(int e) {
       return new Settings(vitPreset, t5Preset, e, exportBatch, t5Length, t5TargetLength, warmup, singleRequests,
-          clients, requestsPerClient, workParent);
+          clients, requestsPerClient, workParent, evalCapacityFactor);
     }
   }
 
@@ -145,6 +158,22 @@ public final class ServeBenchmark {
           Measured m = byVariant.get(variant);
           ratios.put(kind + "_" + variant + "_batching_on_over_off_throughput", m.onThroughput() / m.offThroughput());
         }
+        if (s.evalCapacityFactor() > 0) {
+          progress.printf("bench serve: %s: exporting the upcycled model with eval capacity factor %s%n", preset,
+              s.evalCapacityFactor());
+          ModelSpec served = exports.exportEval(export.withEvalCapacityFactor(s.evalCapacityFactor()),
+              work.resolve(kind).resolve("moe-eval"));
+          HttpLoad.Outcome single = measureSingle(s, preset, "moe_eval", work.resolve(kind).resolve("moe-eval"),
+              bodies, progress);
+          results.add(result(preset, "moe_eval_single", single, 1, false)
+              .with("eval_capacity_factor", s.evalCapacityFactor()));
+          double evalRatio = single.quantileMs(0.5) / byVariant.get("dense").singleP50();
+          double evalFlops = FlopCount.serving(served, s.exportBatch(), s.t5Length(), s.t5TargetLength())
+              / FlopCount.serving(ModelSpec.dense(config), s.exportBatch(), s.t5Length(), s.t5TargetLength());
+          ratios.put(kind + "_moe_eval_over_dense_p50_single", evalRatio);
+          ratios.put(kind + "_moe_eval_over_dense_flops", evalFlops);
+          ratios.put(kind + "_moe_eval_over_dense_p50_single_per_flop", evalRatio / evalFlops);
+        }
       }
     } finally {
       Folders.deleteTree(work);
@@ -157,8 +186,7 @@ public final class ServeBenchmark {
 
   private static Measured measure(Settings s, String preset, String variant, Path base, List<String> bodies,
       PrintStream progress) throws IOException, InterruptedException {
-    ServerOptions options = ServerOptions.of(preset, base).withHost("127.0.0.1").withPort(0).withPollSeconds(0)
-        .withThreads(s.clients()).withReadTimeoutSeconds(READ_TIMEOUT_SECONDS);
+    ServerOptions options = serverOptions(s, preset, base);
     List<BenchResult> results = new ArrayList<>();
     HttpLoad.Outcome single;
     HttpLoad.Outcome off;
@@ -189,6 +217,23 @@ public final class ServeBenchmark {
         .with("runs", stats.runs()).with("batched_runs", stats.batchedRuns())
         .with("batching_requests", stats.requests()));
     return new Measured(results, single.quantileMs(0.5), off.requestsPerSecond(), on.requestsPerSecond());
+  }
+
+  /** The server of one measurement: loopback, a free port, no version polling. */
+  private static ServerOptions serverOptions(Settings s, String preset, Path base) {
+    return ServerOptions.of(preset, base).withHost("127.0.0.1").withPort(0).withPollSeconds(0)
+        .withThreads(s.clients()).withReadTimeoutSeconds(READ_TIMEOUT_SECONDS);
+  }
+
+  /** One client's latency on {@code base}, without batching. */
+  private static HttpLoad.Outcome measureSingle(Settings s, String preset, String variant, Path base,
+      List<String> bodies, PrintStream progress) throws IOException, InterruptedException {
+    ServerOptions options = serverOptions(s, preset, base);
+    try (ModelServer server = ModelServer.start(options, PredictHandler.DIRECT, line -> log(progress, line))) {
+      URI url = URI.create(server.modelUrl() + ":predict");
+      progress.printf("bench serve: %s %s: 1 client x %d requests%n", preset, variant, s.singleRequests());
+      return HttpLoad.run(url, bodies, 1, s.warmup(), s.singleRequests());
+    }
   }
 
   private static BenchResult result(String preset, String variant, HttpLoad.Outcome o, int clients,

@@ -40,8 +40,9 @@ import org.tensorflow.types.TFloat32;
  * @param dense the dense base
  * @param moe the upcycled base
  * @param moeSpec what the converter recorded for the upcycled checkpoint
+ * @param moeCheckpoint the upcycled checkpoint
  */
-public record ServeExports(Path dense, Path moe, ModelSpec moeSpec) {
+public record ServeExports(Path dense, Path moe, ModelSpec moeSpec, Path moeCheckpoint) {
 
   /** Checkpoint step of the fresh weights (the bundle is {@code model.ckpt-1}). */
   static final long STEP = 1;
@@ -52,6 +53,7 @@ public record ServeExports(Path dense, Path moe, ModelSpec moeSpec) {
     checkNotNull(dense, "dense");
     checkNotNull(moe, "moe");
     checkNotNull(moeSpec, "moeSpec");
+    checkNotNull(moeCheckpoint, "moeCheckpoint");
   }
 
   /**
@@ -66,20 +68,31 @@ public record ServeExports(Path dense, Path moe, ModelSpec moeSpec) {
     Path denseCkpt = work.resolve("dense-ckpt");
     progress.accept("fresh weights for the dense " + config.getClass().getSimpleName() + " -> " + denseCkpt);
     writeFresh(denseSpec, denseCkpt);
-    Path moeCkpt = work.resolve("moe-ckpt");
+    Path moeCheckpoint = work.resolve("moe-ckpt");
     SparseLayout decoder = config instanceof VitConfig ? SparseLayout.DENSE : SparseLayout.EVERY_OTHER;
     UpcycleOptions upcycle = UpcycleOptions.defaults(experts).withLayouts(SparseLayout.EVERY_OTHER, decoder);
-    progress.accept("upcycling to " + experts + " experts -> " + moeCkpt);
-    ConvertJob.run(denseCkpt, moeCkpt, upcycle, Optional.empty(), false, false, ProgressListener.NONE);
-    ArtifactSpec recorded = ArtifactSpec.of(moeCkpt);
-    ModelSpec moeSpec = recorded.spec().orElseThrow(() -> new IllegalStateException(moeCkpt
+    progress.accept("upcycling to " + experts + " experts -> " + moeCheckpoint);
+    ConvertJob.run(denseCkpt, moeCheckpoint, upcycle, Optional.empty(), false, false, ProgressListener.NONE);
+    ArtifactSpec recorded = ArtifactSpec.of(moeCheckpoint);
+    ModelSpec moeSpec = recorded.spec().orElseThrow(() -> new IllegalStateException(moeCheckpoint
         + ": the converter recorded no model spec (" + recorded.reason() + ")"));
     Path dense = work.resolve("dense");
     Path moe = work.resolve("moe");
     progress.accept("exporting " + dense + " and " + moe);
     SavedModelExporter.export(denseSpec, denseCkpt, dense, options, null, line -> { });
-    SavedModelExporter.export(moeSpec, moeCkpt, moe, options, null, line -> { });
-    return new ServeExports(dense, moe, moeSpec);
+    SavedModelExporter.export(moeSpec, moeCheckpoint, moe, options, null, line -> { });
+    return new ServeExports(dense, moe, moeSpec, moeCheckpoint);
+  }
+
+  /**
+   * Exports the upcycled checkpoint again to {@code base} with the eval capacity factor
+   * {@code options.evalCapacityFactor()} (&gt; 0) and returns the model that export serves.
+   */
+  public ModelSpec exportEval(ExportOptions options, Path base) throws IOException {
+    checkArgument(options.evalCapacityFactor() > 0, "an eval export needs an eval capacity factor, got %s",
+        options.evalCapacityFactor());
+    SavedModelExporter.export(moeSpec, moeCheckpoint, base, options, null, line -> { });
+    return options.servingSpec(moeSpec);
   }
 
   /** The initial values of {@code spec}'s graph as a TF bundle {@code folder/model.ckpt-1}. */

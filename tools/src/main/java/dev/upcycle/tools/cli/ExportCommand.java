@@ -47,6 +47,12 @@ public final class ExportCommand implements Callable<Integer> {
       description = "T5: decoder positions (greedy output up to target-length - 1 tokens). Default: the config's target_length.")
   Integer targetLength;
 
+  @Option(names = "--eval-capacity-factor", paramLabel = "C", defaultValue = "0",
+      description = "MoE: the capacity factor of every capacity router in the serving graph (flaxformer's"
+          + " eval_capacity_factor; V-MoE serves with a smaller one). Changes the outputs: a smaller C computes less"
+          + " and drops more tokens. Default: the trained model's own.")
+  double evalCapacityFactor;
+
   @Option(names = "--overwrite", description = "Replace an existing version folder.")
   boolean overwrite;
 
@@ -58,7 +64,8 @@ public final class ExportCommand implements Callable<Integer> {
     TrainConfig config = configOptions.resolveFor(checkpoint, Map.of(), true);
     int len = length != null ? length : Math.max(2, config.batchShape().inputLength());
     int tlen = targetLength != null ? targetLength : Math.max(2, config.batchShape().targetLength());
-    ExportOptions options = new ExportOptions(batch, len, tlen, version, overwrite, !noVerify);
+    ExportOptions options = new ExportOptions(batch, len, tlen, version, overwrite, !noVerify,
+        evalCapacityFactor);
     SavedModelExporter.ExportResult r = SavedModelExporter.export(config.modelSpec(), checkpoint, to, options,
         new ObjectMapper().readTree(config.toJson()), line -> System.err.println("export: " + line));
     spec.commandLine().getOut().printf("exported %s: %d variables, %.1f MB, %s, %.1f s%n", r.versionDir(),

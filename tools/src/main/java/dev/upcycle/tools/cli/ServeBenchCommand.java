@@ -37,6 +37,11 @@ public final class ServeBenchCommand implements Callable<Integer> {
   @Option(names = "--experts", paramLabel = "E", description = "Experts of the upcycled models. Default: 8 (quick: 4).")
   Integer experts;
 
+  @Option(names = "--eval-capacity-factor", paramLabel = "C",
+      description = "Also export the upcycled models with this eval capacity factor (as `export"
+          + " --eval-capacity-factor`) and measure them with one client (variant moe_eval). Default: not measured.")
+  Double evalCapacityFactor;
+
   @Option(names = "--dir", description = "Scratch folder for the checkpoints and exports (removed at the end)."
       + " Default: the temp folder.")
   Path dir;
@@ -54,6 +59,9 @@ public final class ServeBenchCommand implements Callable<Integer> {
     }
     if (experts != null) {
       s = s.withExperts(experts);
+    }
+    if (evalCapacityFactor != null) {
+      s = s.withEvalCapacityFactor(evalCapacityFactor);
     }
     ServeBenchmark.run(s, System.err).print(spec.commandLine().getOut());
     return 0;

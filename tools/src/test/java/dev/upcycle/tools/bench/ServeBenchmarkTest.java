@@ -16,10 +16,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code bench serve --quick} end to end in this JVM: one JSON report on stdout with the twelve
- * results (two models × dense and MoE × single client, concurrent off, concurrent on), each with its
- * request count and latency figures, and the ten ratios consistent with the results; the scratch
- * folder is removed. Nothing is asserted on time.
+ * {@code bench serve --quick --eval-capacity-factor 1} end to end in this JVM: one JSON report on
+ * stdout with the fourteen results (two models × dense and MoE × single client, concurrent off,
+ * concurrent on, and the MoE exported with eval capacity factor 1 with the single client), each with
+ * its request count and latency figures, and the sixteen ratios consistent with the results (the
+ * eval export computing fewer FLOPs than the trained MoE); the scratch folder is removed. Nothing is
+ * asserted on time.
  */
 class ServeBenchmarkTest {
 
@@ -29,7 +31,8 @@ class ServeBenchmarkTest {
   void quickPrintsTheServeReport() throws Exception {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = Main.execute(new String[] {"bench", "serve", "--quick", "--dir", tmp.toString()},
+    int code = Main.execute(new String[] {"bench", "serve", "--quick", "--eval-capacity-factor", "1",
+        "--dir", tmp.toString()},
         new PrintWriter(out, true), new PrintWriter(err, true), Map.of());
     assertEquals(0, code, err.toString());
     BenchReport report = BenchReport.fromJson(out.toString());
@@ -42,6 +45,7 @@ class ServeBenchmarkTest {
           expected.add(preset + "/" + variant + "_" + part + "/noxla");
         }
       }
+      expected.add(preset + "/moe_eval_single/noxla");
     }
     assertEquals(expected, report.results().stream().map(BenchResult::name).toList());
     for (BenchResult r : report.results()) {
@@ -62,21 +66,30 @@ class ServeBenchmarkTest {
         assertTrue(runs >= 1 && runs <= requests + quick.clients() * quick.warmup(), r.toString());
       }
     }
-    assertEquals(List.of("vit_moe_over_dense_p50_single", "vit_moe_over_dense_flops",
-        "vit_moe_over_dense_p50_single_per_flop", "vit_dense_batching_on_over_off_throughput",
-        "vit_moe_batching_on_over_off_throughput", "t5_moe_over_dense_p50_single", "t5_moe_over_dense_flops",
-        "t5_moe_over_dense_p50_single_per_flop", "t5_dense_batching_on_over_off_throughput",
-        "t5_moe_batching_on_over_off_throughput"), List.copyOf(report.ratios().keySet()));
+    List<String> ratios = new ArrayList<>();
+    for (String kind : new String[] {"vit", "t5"}) {
+      ratios.addAll(List.of(kind + "_moe_over_dense_p50_single", kind + "_moe_over_dense_flops",
+          kind + "_moe_over_dense_p50_single_per_flop", kind + "_dense_batching_on_over_off_throughput",
+          kind + "_moe_batching_on_over_off_throughput", kind + "_moe_eval_over_dense_p50_single",
+          kind + "_moe_eval_over_dense_flops", kind + "_moe_eval_over_dense_p50_single_per_flop"));
+    }
+    assertEquals(ratios, List.copyOf(report.ratios().keySet()));
+    assertEquals(p50(report, 6) / p50(report, 0), report.ratios().get("vit_moe_eval_over_dense_p50_single"), 1e-9);
+    assertEquals(1.0, report.results().get(6).figures().get("eval_capacity_factor"));
     assertEquals(p50(report, 3) / p50(report, 0), report.ratios().get("vit_moe_over_dense_p50_single"), 1e-9);
     for (String kind : new String[] {"vit", "t5"}) {
       double flops = report.ratios().get(kind + "_moe_over_dense_flops");
       assertTrue(flops > 1, kind + ": the upcycled model computes more than the dense one: " + flops);
       assertEquals(report.ratios().get(kind + "_moe_over_dense_p50_single") / flops,
           report.ratios().get(kind + "_moe_over_dense_p50_single_per_flop"), 1e-9);
+      double evalFlops = report.ratios().get(kind + "_moe_eval_over_dense_flops");
+      assertTrue(evalFlops < flops, kind + ": C 1 computes less than the trained C: " + evalFlops + " vs " + flops);
+      assertEquals(report.ratios().get(kind + "_moe_eval_over_dense_p50_single") / evalFlops,
+          report.ratios().get(kind + "_moe_eval_over_dense_p50_single_per_flop"), 1e-9);
     }
     assertEquals(rate(report, 2) / rate(report, 1), report.ratios().get("vit_dense_batching_on_over_off_throughput"),
         1e-9);
-    assertEquals(rate(report, 11) / rate(report, 10), report.ratios().get("t5_moe_batching_on_over_off_throughput"),
+    assertEquals(rate(report, 12) / rate(report, 11), report.ratios().get("t5_moe_batching_on_over_off_throughput"),
         1e-9);
     try (Stream<Path> left = Files.list(tmp)) {
       assertEquals(List.of(), left.toList(), "the scratch folder is removed");
