@@ -30,7 +30,7 @@ public record ExportOptions(int batch, int length, int targetLength, long versio
     checkArgument(length >= 2, "export length must be >= 2, got %s", length);
     checkArgument(targetLength >= 2, "export target length must be >= 2, got %s", targetLength);
     checkArgument(version >= 1, "version must be >= 1 (TF Serving loads numeric folders > 0), got %s", version);
-    checkArgument(evalCapacityFactor == 0 || (evalCapacityFactor > 0 && Double.isFinite(evalCapacityFactor)),
+    checkArgument(evalCapacityFactor >= 0 && Double.isFinite(evalCapacityFactor),
         "eval capacity factor must be > 0 (or 0: the trained model's own), got %s", evalCapacityFactor);
   }
 

@@ -148,12 +148,9 @@ public final class ServeBenchmark {
           results.addAll(m.results());
           byVariant.put(variant, m);
         }
-        double p50Ratio = byVariant.get("moe").singleP50() / byVariant.get("dense").singleP50();
-        double flopRatio = FlopCount.serving(exports.moeSpec(), s.exportBatch(), s.t5Length(), s.t5TargetLength())
-            / FlopCount.serving(ModelSpec.dense(config), s.exportBatch(), s.t5Length(), s.t5TargetLength());
-        ratios.put(kind + "_moe_over_dense_p50_single", p50Ratio);
-        ratios.put(kind + "_moe_over_dense_flops", flopRatio);
-        ratios.put(kind + "_moe_over_dense_p50_single_per_flop", p50Ratio / flopRatio);
+        double denseP50 = byVariant.get("dense").singleP50();
+        putOverDense(ratios, kind + "_moe", byVariant.get("moe").singleP50() / denseP50,
+            flopRatio(s, exports.moeSpec(), config));
         for (String variant : byVariant.keySet()) {
           Measured m = byVariant.get(variant);
           ratios.put(kind + "_" + variant + "_batching_on_over_off_throughput", m.onThroughput() / m.offThroughput());
@@ -161,18 +158,16 @@ public final class ServeBenchmark {
         if (s.evalCapacityFactor() > 0) {
           progress.printf("bench serve: %s: exporting the upcycled model with eval capacity factor %s%n", preset,
               s.evalCapacityFactor());
-          ModelSpec served = exports.exportEval(export.withEvalCapacityFactor(s.evalCapacityFactor()),
-              work.resolve(kind).resolve("moe-eval"));
-          HttpLoad.Outcome single = measureSingle(s, preset, "moe_eval", work.resolve(kind).resolve("moe-eval"),
-              bodies, progress);
+          Path evalBase = work.resolve(kind).resolve("moe-eval");
+          ModelSpec served = exports.exportEval(export.withEvalCapacityFactor(s.evalCapacityFactor()), evalBase);
+          HttpLoad.Outcome single;
+          try (ModelServer server = ModelServer.start(serverOptions(s, preset, evalBase), PredictHandler.DIRECT,
+              line -> log(progress, line))) {
+            single = runSingle(s, preset, "moe_eval", server, bodies, progress);
+          }
           results.add(result(preset, "moe_eval_single", single, 1, false)
               .with("eval_capacity_factor", s.evalCapacityFactor()));
-          double evalRatio = single.quantileMs(0.5) / byVariant.get("dense").singleP50();
-          double evalFlops = FlopCount.serving(served, s.exportBatch(), s.t5Length(), s.t5TargetLength())
-              / FlopCount.serving(ModelSpec.dense(config), s.exportBatch(), s.t5Length(), s.t5TargetLength());
-          ratios.put(kind + "_moe_eval_over_dense_p50_single", evalRatio);
-          ratios.put(kind + "_moe_eval_over_dense_flops", evalFlops);
-          ratios.put(kind + "_moe_eval_over_dense_p50_single_per_flop", evalRatio / evalFlops);
+          putOverDense(ratios, kind + "_moe_eval", single.quantileMs(0.5) / denseP50, flopRatio(s, served, config));
         }
       }
     } finally {
@@ -192,8 +187,7 @@ public final class ServeBenchmark {
     HttpLoad.Outcome off;
     try (ModelServer server = ModelServer.start(options, PredictHandler.DIRECT, line -> log(progress, line))) {
       URI url = URI.create(server.modelUrl() + ":predict");
-      progress.printf("bench serve: %s %s: 1 client x %d requests%n", preset, variant, s.singleRequests());
-      single = HttpLoad.run(url, bodies, 1, s.warmup(), s.singleRequests());
+      single = runSingle(s, preset, variant, server, bodies, progress);
       results.add(result(preset, variant + "_single", single, 1, false));
       progress.printf("bench serve: %s %s: %d clients x %d requests, batching off%n", preset, variant, s.clients(),
           s.requestsPerClient());
@@ -225,15 +219,24 @@ public final class ServeBenchmark {
         .withThreads(s.clients()).withReadTimeoutSeconds(READ_TIMEOUT_SECONDS);
   }
 
-  /** One client's latency on {@code base}, without batching. */
-  private static HttpLoad.Outcome measureSingle(Settings s, String preset, String variant, Path base,
+  /** One client's latency on {@code server}, without batching. */
+  private static HttpLoad.Outcome runSingle(Settings s, String preset, String variant, ModelServer server,
       List<String> bodies, PrintStream progress) throws IOException, InterruptedException {
-    ServerOptions options = serverOptions(s, preset, base);
-    try (ModelServer server = ModelServer.start(options, PredictHandler.DIRECT, line -> log(progress, line))) {
-      URI url = URI.create(server.modelUrl() + ":predict");
-      progress.printf("bench serve: %s %s: 1 client x %d requests%n", preset, variant, s.singleRequests());
-      return HttpLoad.run(url, bodies, 1, s.warmup(), s.singleRequests());
-    }
+    progress.printf("bench serve: %s %s: 1 client x %d requests%n", preset, variant, s.singleRequests());
+    return HttpLoad.run(URI.create(server.modelUrl() + ":predict"), bodies, 1, s.warmup(), s.singleRequests());
+  }
+
+  /** The FLOPs of one serving run of {@code moe} ÷ those of the dense {@code config}, at the export's shapes. */
+  private static double flopRatio(Settings s, ModelSpec moe, ArchitectureConfig config) {
+    return FlopCount.serving(moe, s.exportBatch(), s.t5Length(), s.t5TargetLength())
+        / FlopCount.serving(ModelSpec.dense(config), s.exportBatch(), s.t5Length(), s.t5TargetLength());
+  }
+
+  /** {@code <prefix>_over_dense_p50_single}, {@code _flops} and {@code _p50_single_per_flop}. */
+  private static void putOverDense(Map<String, Double> ratios, String prefix, double p50Ratio, double flopRatio) {
+    ratios.put(prefix + "_over_dense_p50_single", p50Ratio);
+    ratios.put(prefix + "_over_dense_flops", flopRatio);
+    ratios.put(prefix + "_over_dense_p50_single_per_flop", p50Ratio / flopRatio);
   }
 
   private static BenchResult result(String preset, String variant, HttpLoad.Outcome o, int clients,
