@@ -29,8 +29,8 @@ public final class DistributedTraining {
   private DistributedTraining() {}
 
   /**
-   * Train steps over the devices of {@code placement}: data-parallel replicas, or with
-   * {@code moe.expert_shards} N > 1 one data replica and one expert shard per device
+   * Train steps over the devices of {@code placement}: one data-parallel replica per device, and
+   * with {@code moe.expert_shards} N > 1 the experts split over groups of N devices
    * ({@link ReplicatedModel}).
    */
   public static Trainer.StepFactory steps(Placement placement) {

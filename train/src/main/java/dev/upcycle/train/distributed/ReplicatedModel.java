@@ -28,6 +28,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
@@ -64,15 +65,18 @@ import org.tensorflow.types.family.TFloating;
  * jitter draw per replica (replica r's seed is the step seed + r·φ), so with them on the per-step
  * loss matches one process in distribution only.
  *
- * <p>Expert parallelism ({@code moe.expert_shards} N > 1): one data replica, on the parameter
- * device, and the placement's N devices hold the expert shards ({@link ExpertShards}: expert e on
- * device e mod N). Every expert variable is stored in parts on the shard devices, its optimizer
- * slots with it ({@code VariableStore.getExperts}, {@code StateStore.slot}); each expert's forward
- * ops carry their shard's device from the template ({@code BuildContext.forExpert}), and each
- * backward op runs where its inputs are when they come from one shard device, elsewhere on the
- * replica's device ({@link #backwardDevices}); routing, the combine and the dense layers run on
- * the replica's device. Data parallelism combined with expert shards is not built: N must equal
- * the placement's device count.
+ * <p>Expert parallelism ({@code moe.expert_shards} N > 1, N dividing the device count D), with
+ * data parallelism over all D devices as before (DeepSpeed-MoE's expert-parallel size): every
+ * expert variable is stored in parts on devices 0..N−1 ({@link ExpertShards}: expert e on device
+ * e mod N), its optimizer slots with it ({@code VariableStore.getExperts}, {@code StateStore.slot}).
+ * The devices form D/N groups of N; replica r (group r div N) computes expert e of its tokens on
+ * device (r div N)·N + e mod N ({@link #groupDevices}), so tokens travel to the device of their
+ * expert within the replica's group and back for the combine. Each expert's forward ops carry
+ * their shard's device from the template ({@code BuildContext.forExpert}), and each backward op
+ * runs where its inputs are when they come from one shard device, elsewhere on the replica's
+ * device ({@link #backwardDevices}); routing, the combine and the dense layers run on the
+ * replica's device. Routing is per replica, as without shards, so the losses are the one-process
+ * ones.
  */
 public final class ReplicatedModel {
 
@@ -94,8 +98,8 @@ public final class ReplicatedModel {
 
   /**
    * {@link #build(ModelSpec, BatchShape, Class, long, double, double, Placement, boolean)} with
-   * {@code expertShards} ({@code moe.expert_shards}): 1 = data parallelism over the placement's
-   * devices; N > 1 = expert parallelism over them (N must equal their count) with one data replica.
+   * {@code expertShards} ({@code moe.expert_shards}): data parallelism over the placement's devices,
+   * and with N > 1 (dividing their count) the experts split over groups of N of them.
    */
   public static <T extends TFloating> ModelGraph<T> build(ModelSpec spec, BatchShape shape, Class<T> dtype, long seed,
       double zLossFactor, double labelSmoothing, Placement placement, boolean xla, int expertShards) {
@@ -103,7 +107,7 @@ public final class ReplicatedModel {
     checkNotNull(shape, "shape");
     checkNotNull(placement, "placement");
     ExpertShards experts = expertShards(spec, placement, expertShards);
-    List<DeviceSpec> replicas = experts == null ? placement.replicaDevices() : List.of(placement.parameterDevice());
+    List<DeviceSpec> replicas = placement.replicaDevices();
     int n = replicas.size();
     checkArgument(shape.batch() % n == 0, "batch_size %s must be divisible by the %s replicas of the placement",
         shape.batch(), n);
@@ -226,7 +230,8 @@ public final class ReplicatedModel {
     for (int r = 0; r < n; r++) {
       Map<String, Output<?>> feed = feeds.get(r);
       String device = replicas.get(r).toString();
-      GraphSplice.splice(graph, def, forward, prefix(r), node -> ownOr(node, device), feed::get);
+      UnaryOperator<String> group = groupDevices(experts, replicas, r);
+      GraphSplice.splice(graph, def, forward, prefix(r), node -> group.apply(ownOr(node, device)), feed::get);
     }
 
     // whole-batch token weight and each shard's share of it
@@ -246,7 +251,9 @@ public final class ReplicatedModel {
       feed.put(key(template.moeScale), moeScale.asOutput());
       int replica = r;
       Map<String, String> devices = backwardDevices(def, forward, template.backward, replicas.get(r).toString());
-      GraphSplice.splice(graph, def, template.backward, prefix(r) + "_backward", node -> devices.get(node.getName()),
+      UnaryOperator<String> group = groupDevices(experts, replicas, r);
+      GraphSplice.splice(graph, def, template.backward, prefix(r) + "_backward",
+          node -> group.apply(devices.get(node.getName())),
           k -> {
             Output<?> o = feed.get(k);
             if (o != null) {
@@ -338,9 +345,9 @@ public final class ReplicatedModel {
   }
 
   /**
-   * The expert shards of {@code moe.expert_shards} = {@code n} over the placement's devices; null
-   * for 1 (no expert parallelism). Refuses what is not built: a dense model, N not dividing the
-   * expert count, N other than the placement's device count.
+   * The expert shards of {@code moe.expert_shards} = {@code n} over the placement's first n devices;
+   * null for 1 (no expert parallelism). Refuses a dense model, N not dividing the expert count, N
+   * not dividing the placement's device count.
    */
   static ExpertShards expertShards(ModelSpec spec, Placement placement, int n) {
     checkArgument(n >= 1, "moe.expert_shards must be >= 1, got %s", n);
@@ -354,10 +361,29 @@ public final class ReplicatedModel {
     int devices = placement.replicas();
     checkArgument(n <= devices, "moe.expert_shards %s exceeds the %s device(s) of this run: each shard needs its own"
         + " device (--local-replicas N gives N CPU devices, --cluster one per worker task)", n, devices);
-    checkArgument(n == devices, "moe.expert_shards %s with %s devices: expert parallelism runs one data replica and"
-        + " puts one expert shard on each device, so it needs exactly %s devices (--local-replicas %s or %s worker"
-        + " tasks); data parallelism combined with expert shards is not built yet", n, devices, n, n, n);
-    return ExpertShards.of(placement.replicaDevices());
+    checkArgument(devices % n == 0, "moe.expert_shards %s must divide the %s devices of this run: the devices form"
+        + " groups of %s, each computing every expert for its replicas (--local-replicas or the worker count a"
+        + " multiple of %s)",
+        n, devices, n, n);
+    return ExpertShards.of(placement.replicaDevices().subList(0, n));
+  }
+
+  /**
+   * The device map of replica {@code r}'s expert ops: with expert shards over devices 0..N−1,
+   * replica r belongs to device group r div N and computes expert e on device (r div N)·N + e mod N,
+   * so each group of N replicas exchanges tokens only within itself; identity without shards.
+   */
+  static UnaryOperator<String> groupDevices(ExpertShards experts, List<DeviceSpec> devices, int r) {
+    if (experts == null) {
+      return UnaryOperator.identity();
+    }
+    int n = experts.count();
+    int first = (r / n) * n;
+    Map<String, String> map = new HashMap<>();
+    for (int s = 0; s < n; s++) {
+      map.put(experts.device(s).toString(), devices.get(first + s).toString());
+    }
+    return d -> map.getOrDefault(d, d);
   }
 
   /** Splits a whole-batch input into one feed per replica of the template's placeholder. */

@@ -18,25 +18,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A worker killed mid-run: the chief (a child JVM) stops with an error naming the task and its
  * address, exit ≠ 0, the last complete checkpoint stays; after restarting the worker, the chief
- * with resume continues with the losses of an uninterrupted cluster run (≤ 1e-6).
+ * with resume continues with the losses of an uninterrupted cluster run (≤ 1e-6); with data
+ * parallelism alone and with expert shards on the workers.
  */
 class ClusterFailureTest {
 
   static final int STEPS = 6;
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  static Path config(Path dir, String name) throws Exception {
+  static Path config(Path dir, String name, int expertShards) throws Exception {
     TrainConfig c = TrainConfig.defaults().withOverrides(Map.ofEntries(
         Map.entry("model.t5", "{\"d_model\":32,\"d_ff\":64,\"num_heads\":2,\"d_kv\":16,\"encoder_layers\":2,"
             + "\"decoder_layers\":2,\"vocab_size\":128,\"relative_buckets\":8,\"relative_max_distance\":16,"
             + "\"dropout\":0.0}"),
         Map.entry("moe.num_experts", "4"), Map.entry("moe.group_size", "8"),
+        Map.entry("moe.expert_shards", String.valueOf(expertShards)),
         Map.entry("batch_size", "4"), Map.entry("input_length", "8"), Map.entry("target_length", "8"),
         Map.entry("train_steps", String.valueOf(STEPS)),
         Map.entry("optimizer.adafactor.min_dim_size_to_factor", "8"),
@@ -82,15 +85,22 @@ class ClusterFailureTest {
     return out;
   }
 
-  @Test
-  void killedWorkerStopsTheChiefAndResumeContinuesWithTheSameLosses(@TempDir Path dir) throws Exception {
+  /**
+   * With {@code expertShards} 2 the killed worker held half of every expert weight and its
+   * optimizer slots: the restarted worker's server has none of them until the resume restores
+   * them from the checkpoint.
+   */
+  @ParameterizedTest(name = "moe.expert_shards {0}")
+  @ValueSource(ints = {1, 2})
+  void killedWorkerStopsTheChiefAndResumeContinuesWithTheSameLosses(int expertShards, @TempDir Path dir)
+      throws Exception {
     try (LoopbackCluster cluster = LoopbackCluster.start(dir, 2)) {
-      List<String> whole = chief(cluster, config(dir, "whole"), "fresh", 0, l -> true);
+      List<String> whole = chief(cluster, config(dir, "whole", expertShards), "fresh", 0, l -> true);
       assertEquals("EXIT 0", whole.get(whole.size() - 1), whole.toString());
       List<Double> want = losses(dir.resolve("whole"));
       assertEquals(STEPS, want.size());
 
-      Path run = config(dir, "killed");
+      Path run = config(dir, "killed", expertShards);
       String address = cluster.spec.address(new ClusterSpec.Task("worker", 1));
       long[] killedAt = {0};
       List<String> failed = chief(cluster, run, "fresh", 2, line -> {

@@ -67,8 +67,13 @@ class ExpertParallelTest {
   }
 
   static TrainStep<TFloat32> sharded(ModelSpec spec, BatchShape shape, Placement placement, TrainStep.Options o) {
+    return sharded(spec, shape, placement, o, SHARDS);
+  }
+
+  static TrainStep<TFloat32> sharded(ModelSpec spec, BatchShape shape, Placement placement, TrainStep.Options o,
+      int shards) {
     return TrainStep.over(ReplicatedModel.build(spec, shape, TFloat32.class, o.initSeed(), o.zLossFactor(),
-        o.labelSmoothing(), placement, false, SHARDS), o).initialize();
+        o.labelSmoothing(), placement, false, shards), o).initialize();
   }
 
   static List<Double> losses(TrainStep<TFloat32> step, ModelSpec spec, BatchShape shape) {
@@ -170,6 +175,53 @@ class ExpertParallelTest {
       // every expert matmul has two gradient matmuls, which run with it; nothing else runs on shard 1
       assertEquals(2 * forwardMatMuls.get(shard1), backwardMatMuls.getOrDefault(shard1, 0),
           "backward matmuls per device: " + backwardMatMuls);
+    }
+  }
+
+  /** The replica of a spliced node's name ({@code replica_<r>/…} or {@code replica_<r>_backward/…}). */
+  static final Pattern REPLICA_OP = Pattern.compile("replica_(\\d+)(_backward)?/.*");
+
+  /**
+   * Data and expert parallelism together: 4 devices, 4 data replicas of one example each, 2 expert
+   * shards. The losses are the one-device ones; the devices form groups {0, 1} and {2, 3}, and
+   * replica r computes expert e on device 2·(r div 2) + e mod 2, so every device runs expert ops.
+   */
+  @Test
+  void fourReplicasOverTwoExpertShardsGiveTheOneDeviceLossesWithExpertsInTheirGroup() {
+    ModelSpec spec = DistributedModels.moe();
+    Placement placement = Placement.localCpus(4);
+    List<Double> want = oneDevice(spec, DistributedModels.SHAPE);
+    try (TrainStep<TFloat32> step = sharded(spec, DistributedModels.SHAPE, placement, DistributedModels.options(),
+        SHARDS)) {
+      ReplicatedModelTest.assertSameLosses(want, losses(step, spec, DistributedModels.SHAPE));
+      SyntheticBatchSource data = new SyntheticBatchSource(spec, DistributedModels.SHAPE, TFloat32.class, 3);
+      Map<String, Integer> expertMatMuls = new TreeMap<>();
+      try (Batch b = data.nextBatch(0)) {
+        RunMetadata md = step.runTraced(b, 0);
+        for (DeviceStepStats d : md.getStepStats().getDevStatsList()) {
+          for (NodeExecStats n : d.getNodeStatsList()) {
+            String name = n.getNodeName();
+            Matcher expert = EXPERT_OP.matcher(name);
+            Matcher replica = REPLICA_OP.matcher(name);
+            if (!expert.matches() || !replica.matches() || name.matches(".*/_\\d+")) {
+              continue;
+            }
+            int e = Integer.parseInt(expert.group(1));
+            int r = Integer.parseInt(replica.group(1));
+            String want4 = placement.replicaDevices().get(2 * (r / 2) + e % 2).toString();
+            assertEquals(want4, d.getDevice(), "replica " + r + ", expert " + e + ": " + name);
+            GraphOperation op = step.model().graph.operation(name);
+            if (op != null && op.type().equals("MatMul") && replica.group(2) == null) {
+              expertMatMuls.merge(d.getDevice(), 1, Integer::sum);
+            }
+          }
+        }
+      }
+      assertEquals(4, expertMatMuls.size(), "forward expert matmuls on every device: " + expertMatMuls);
+      // 2 experts a device, for the 2 replicas of its group, in 2 MoE layers, 3 matmuls each
+      for (Map.Entry<String, Integer> m : expertMatMuls.entrySet()) {
+        assertEquals(2 * 2 * 2 * 3, m.getValue(), m.getKey() + ": " + expertMatMuls);
+      }
     }
   }
 
@@ -354,10 +406,9 @@ class ExpertParallelTest {
     IllegalArgumentException more = assertThrows(IllegalArgumentException.class, () -> ReplicatedModel.build(spec,
         DistributedModels.SHAPE, TFloat32.class, 7, 1e-4, 0, Placement.localCpus(2), false, 4));
     assertTrue(more.getMessage().contains("moe.expert_shards 4 exceeds the 2 device(s)"), more.getMessage());
-    IllegalArgumentException fewer = assertThrows(IllegalArgumentException.class, () -> ReplicatedModel.build(spec,
-        DistributedModels.SHAPE, TFloat32.class, 7, 1e-4, 0, Placement.localCpus(4), false, 2));
-    assertTrue(fewer.getMessage().contains("moe.expert_shards 2 with 4 devices")
-        && fewer.getMessage().contains("data parallelism combined with expert shards is not built"), fewer.getMessage());
+    IllegalArgumentException uneven = assertThrows(IllegalArgumentException.class, () -> ReplicatedModel.build(spec,
+        DistributedModels.SHAPE, TFloat32.class, 7, 1e-4, 0, Placement.localCpus(3), false, 2));
+    assertTrue(uneven.getMessage().contains("moe.expert_shards 2 must divide the 3 devices"), uneven.getMessage());
     IllegalArgumentException oneDevice = assertThrows(IllegalArgumentException.class,
         () -> Trainer.ONE_PROCESS.build(config(dir, "one", SHARDS), TFloat32.class));
     assertTrue(oneDevice.getMessage().contains("moe.expert_shards 2") && oneDevice.getMessage()
