@@ -22,7 +22,8 @@ import java.util.concurrent.Future;
  * Closed-loop HTTP load on one predict URL: {@code clients} threads each send {@code warmup}
  * untimed then {@code requests} timed POSTs, one after the other, with the JDK's {@link HttpClient}
  * (HTTP/1.1, one connection per client); every answer must be HTTP 200. Client {@code c}'s request
- * {@code i} is body {@code (c + i) mod n} of the bodies given.
+ * {@code i} is body {@code (c + i) mod n} of the bodies given. {@link #timed} sends one request, for
+ * callers that order the requests themselves.
  */
 final class HttpLoad {
 
@@ -51,6 +52,14 @@ final class HttpLoad {
     Timing.Stats stats() {
       return Timing.Stats.of(Arrays.stream(nanos).mapToDouble(n -> n / 1e6).toArray());
     }
+
+    /** The outcome of requests sent one after the other (any order): their wall time is the sum of their latencies. */
+    static Outcome serial(long[] nanos) {
+      checkArgument(nanos.length > 0, "no latencies");
+      long[] sorted = nanos.clone();
+      Arrays.sort(sorted);
+      return new Outcome(sorted, Arrays.stream(nanos).sum() / 1e9);
+    }
   }
 
   private HttpLoad() {}
@@ -61,8 +70,7 @@ final class HttpLoad {
     checkArgument(!bodies.isEmpty(), "no request bodies");
     checkArgument(clients >= 1 && requests >= 1 && warmup >= 0,
         "need clients >= 1, requests >= 1, warmup >= 0; got %s, %s, %s", clients, requests, warmup);
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(10)).build();
+    HttpClient http = client();
     ExecutorService pool = Executors.newFixedThreadPool(clients);
     CountDownLatch warm = new CountDownLatch(clients);
     CountDownLatch go = new CountDownLatch(1);
@@ -81,9 +89,7 @@ final class HttpLoad {
           go.await();
           long[] nanos = new long[requests];
           for (int i = 0; i < requests; i++) {
-            long t0 = System.nanoTime();
-            send(http, predict, bodies.get((client + warmup + i) % bodies.size()));
-            nanos[i] = System.nanoTime() - t0;
+            nanos[i] = timed(http, predict, bodies.get((client + warmup + i) % bodies.size()));
           }
           return nanos;
         }));
@@ -106,6 +112,22 @@ final class HttpLoad {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /** The client {@link #run} gives each load and {@link #timed} expects: HTTP/1.1, 10 s to connect. */
+  static HttpClient client() {
+    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+  }
+
+  /**
+   * POSTs {@code body} to {@code predict} and returns the nanoseconds until the whole answer is read.
+   *
+   * @throws IOException if the answer is not HTTP 200 (its status and the start of its body in the message)
+   */
+  static long timed(HttpClient http, URI predict, String body) throws IOException, InterruptedException {
+    long t0 = System.nanoTime();
+    send(http, predict, body);
+    return System.nanoTime() - t0;
   }
 
   private static void send(HttpClient http, URI predict, String body) throws IOException, InterruptedException {

@@ -19,6 +19,7 @@ import dev.upcycle.savedmodels.server.ServerOptions;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
+import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,19 +32,26 @@ import java.util.stream.IntStream;
 
 /**
  * {@code upcycle bench serve}: the model server ({@link ModelServer}) over HTTP on loopback, for a
- * ViT and a T5, each dense and upcycled ({@link ServeExports}): latency with one client sending one
- * example per request ({@code <preset>/<variant>_single/noxla}), then throughput and latency with
- * {@code clients} concurrent clients, batching off ({@code ..._concurrent_off}, requests run one by
- * one in the request threads) and on ({@code ..._concurrent_on}, a {@link BatchingPredictor} that
- * merges up to the export's batch). Every result carries {@code p50_ms}, {@code p99_ms},
- * {@code requests_per_s} and the 1-minute load average read after it ({@code load_avg_1m}); the
- * ratios are MoE ÷ dense {@code p50_ms} of the single client, the same ratio of the FLOPs one
- * serving run computes at the export's batch ({@code FlopCount.serving}: for T5 the encoder once and
- * the decoder per output position) and the first divided by the second, and batching on ÷ off
- * throughput, per model. With an eval capacity factor ({@link Settings#evalCapacityFactor}) the
- * upcycled model is also exported with it ({@code moe_eval}) and measured with the single client,
- * with the same three ratios ({@code <model>_moe_eval_over_dense_...}). The served sessions run
- * without XLA.
+ * ViT and a T5, each dense and upcycled ({@link ServeExports}). Per model, first the latency of one
+ * client sending one example per request ({@code <preset>/<variant>_single/noxla}, batching off),
+ * measured <em>interleaved</em>: the servers of all variants are up at once and each round sends one
+ * request to every variant, the order rotated per round, so that every variant is measured in the
+ * same minutes of the same process (measured one after the other, the first measurement of a fresh
+ * JVM came out slower, and a dense-first run once gave 0.77 for a model at the dense FLOPs); these
+ * results carry {@code "interleaved": true} and their {@code requests_per_s} is requests ÷ the sum of
+ * their own latencies. Then, one variant at a time, throughput and latency with {@code clients}
+ * concurrent clients, batching off ({@code ..._concurrent_off}, requests run one by one in the request
+ * threads) and on ({@code ..._concurrent_on}, a {@link BatchingPredictor} that merges up to the
+ * export's batch). Every result carries {@code p50_ms}, {@code p99_ms}, {@code requests_per_s} and the
+ * 1-minute load average read after it ({@code load_avg_1m}). The ratios, per model: MoE ÷ dense
+ * {@code p50_ms} of the single client ({@code <model>_moe_over_dense_p50_single}), the median over
+ * rounds of each round's MoE ÷ dense latency ({@code ..._paired}, which cancels drifts slower than a
+ * round), the same ratio of the FLOPs one serving run computes at the export's batch
+ * ({@code FlopCount.serving}: for T5 the encoder once and the decoder per output position), the p50
+ * ratio divided by the FLOP ratio, and batching on ÷ off throughput. With an eval capacity factor
+ * ({@link Settings#evalCapacityFactor}) the upcycled model is also exported with it ({@code moe_eval})
+ * and measured in the interleaved single-client rounds, with the same four ratios
+ * ({@code <model>_moe_eval_over_dense_...}). The served sessions run without XLA.
  */
 public final class ServeBenchmark {
 
@@ -65,8 +73,8 @@ public final class ServeBenchmark {
    * @param exportBatch the exported graphs' batch, also batching's {@code max_batch_size}
    * @param t5Length the T5 export's input length (each request sends this many token ids)
    * @param t5TargetLength the T5 export's decoder positions (greedy output of up to this minus one)
-   * @param warmup untimed requests per client before each measurement
-   * @param singleRequests timed requests of the single client
+   * @param warmup untimed requests per client before each measurement (single client: untimed rounds)
+   * @param singleRequests timed rounds of the single client, each one request to every variant
    * @param clients concurrent clients
    * @param requestsPerClient timed requests of each concurrent client
    * @param workParent where the checkpoints and exports are written (deleted at the end)
@@ -95,7 +103,7 @@ public final class ServeBenchmark {
 
     /** ViT-tiny and t5-small, E = 8, batch 8, 32 clients. */
     public static Settings full(Path workParent) {
-      return new Settings("vit-tiny", "t5-small", 8, 8, 32, 8, 3, 50, 32, 8, workParent, 0);
+      return new Settings("vit-tiny", "t5-small", 8, 8, 32, 8, 3, 100, 32, 8, workParent, 0);
     }
 
     /** Small models and few requests: the same report in seconds (for smoke tests). */
@@ -141,33 +149,32 @@ public final class ServeBenchmark {
         ServeExports exports = ServeExports.make(config, s.experts(), export, work.resolve(kind),
             line -> progress.println("bench serve: " + preset + ": " + line));
         List<String> bodies = bodies(config, s.t5Length());
-        Map<String, Measured> byVariant = new LinkedHashMap<>();
-        for (String variant : new String[] {"dense", "moe"}) {
-          Path base = variant.equals("dense") ? exports.dense() : exports.moe();
-          Measured m = measure(s, preset, variant, base, bodies, progress);
-          results.addAll(m.results());
-          byVariant.put(variant, m);
-        }
-        double denseP50 = byVariant.get("dense").singleP50();
-        putOverDense(ratios, kind + "_moe", byVariant.get("moe").singleP50() / denseP50,
-            flopRatio(s, exports.moeSpec(), config));
-        for (String variant : byVariant.keySet()) {
-          Measured m = byVariant.get(variant);
-          ratios.put(kind + "_" + variant + "_batching_on_over_off_throughput", m.onThroughput() / m.offThroughput());
-        }
+        Map<String, Path> singleBases = new LinkedHashMap<>();
+        singleBases.put("dense", exports.dense());
+        singleBases.put("moe", exports.moe());
+        ModelSpec evalServed = null;
         if (s.evalCapacityFactor() > 0) {
           progress.printf("bench serve: %s: exporting the upcycled model with eval capacity factor %s%n", preset,
               s.evalCapacityFactor());
           Path evalBase = work.resolve(kind).resolve("moe-eval");
-          ModelSpec served = exports.exportEval(export.withEvalCapacityFactor(s.evalCapacityFactor()), evalBase);
-          HttpLoad.Outcome single;
-          try (ModelServer server = ModelServer.start(serverOptions(s, preset, evalBase), PredictHandler.DIRECT,
-              line -> log(progress, line))) {
-            single = runSingle(s, preset, "moe_eval", server, bodies, progress);
-          }
-          results.add(result(preset, "moe_eval_single", single, 1, false)
-              .with("eval_capacity_factor", s.evalCapacityFactor()));
-          putOverDense(ratios, kind + "_moe_eval", single.quantileMs(0.5) / denseP50, flopRatio(s, served, config));
+          evalServed = exports.exportEval(export.withEvalCapacityFactor(s.evalCapacityFactor()), evalBase);
+          singleBases.put("moe_eval", evalBase);
+        }
+        Map<String, long[]> single = interleaved(s, preset, singleBases, bodies, progress);
+        for (Map.Entry<String, long[]> e : single.entrySet()) {
+          BenchResult r = result(preset, e.getKey() + "_single", HttpLoad.Outcome.serial(e.getValue()), 1, false)
+              .with("interleaved", true);
+          results.add(e.getKey().equals("moe_eval") ? r.with("eval_capacity_factor", s.evalCapacityFactor()) : r);
+        }
+        putOverDense(ratios, kind + "_moe", single.get("dense"), single.get("moe"),
+            flopRatio(s, exports.moeSpec(), config));
+        for (String variant : new String[] {"dense", "moe"}) {
+          ratios.put(kind + "_" + variant + "_batching_on_over_off_throughput",
+              concurrent(s, preset, variant, singleBases.get(variant), bodies, progress, results));
+        }
+        if (evalServed != null) {
+          putOverDense(ratios, kind + "_moe_eval", single.get("dense"), single.get("moe_eval"),
+              flopRatio(s, evalServed, config));
         }
       }
     } finally {
@@ -176,22 +183,66 @@ public final class ServeBenchmark {
     return new BenchReport("serve", machine, 0, results, ratios);
   }
 
-  /** One variant's three results and the figures its ratios need. */
-  private record Measured(List<BenchResult> results, double singleP50, double offThroughput, double onThroughput) {}
+  /**
+   * The single-client phase of one model: a server per variant of {@code bases}, all up at once (batching
+   * off), then {@code warmup} untimed and {@code singleRequests} timed rounds, each sending one request
+   * (the same body) to every variant, one after the other, the order rotated by one per round (round
+   * {@code i} starts with variant {@code i mod n}), so that no variant is always first and each round
+   * compares the variants within the same seconds of the same process.
+   *
+   * @return each variant's latencies in nanoseconds, indexed by timed round, in {@code bases}' order
+   */
+  private static Map<String, long[]> interleaved(Settings s, String preset, Map<String, Path> bases,
+      List<String> bodies, PrintStream progress) throws IOException, InterruptedException {
+    List<String> variants = List.copyOf(bases.keySet());
+    int n = variants.size();
+    progress.printf("bench serve: %s: 1 client, %s interleaved, %d warm-up + %d timed rounds%n", preset,
+        String.join(", ", variants), s.warmup(), s.singleRequests());
+    List<ModelServer> servers = new ArrayList<>();
+    try {
+      List<URI> urls = new ArrayList<>();
+      for (String variant : variants) {
+        ModelServer server = ModelServer.start(serverOptions(s, preset, bases.get(variant)), PredictHandler.DIRECT,
+            line -> log(progress, line));
+        servers.add(server);
+        urls.add(URI.create(server.modelUrl() + ":predict"));
+      }
+      HttpClient http = HttpLoad.client();
+      long[][] nanos = new long[n][s.singleRequests()]; // [variant, round]
+      for (int i = 0; i < s.warmup() + s.singleRequests(); i++) {
+        String body = bodies.get(i % bodies.size());
+        for (int k = 0; k < n; k++) {
+          int v = (i + k) % n;
+          long t = HttpLoad.timed(http, urls.get(v), body);
+          if (i >= s.warmup()) {
+            nanos[v][i - s.warmup()] = t;
+          }
+        }
+      }
+      Map<String, long[]> out = new LinkedHashMap<>();
+      for (int v = 0; v < n; v++) {
+        out.put(variants.get(v), nanos[v]);
+      }
+      return out;
+    } finally {
+      servers.forEach(ModelServer::close);
+    }
+  }
 
-  private static Measured measure(Settings s, String preset, String variant, Path base, List<String> bodies,
-      PrintStream progress) throws IOException, InterruptedException {
+  /**
+   * {@code variant}'s concurrent results, batching off then on, appended to {@code results}.
+   *
+   * @return batching on ÷ off throughput
+   */
+  private static double concurrent(Settings s, String preset, String variant, Path base, List<String> bodies,
+      PrintStream progress, List<BenchResult> results) throws IOException, InterruptedException {
     ServerOptions options = serverOptions(s, preset, base);
-    List<BenchResult> results = new ArrayList<>();
-    HttpLoad.Outcome single;
     HttpLoad.Outcome off;
     try (ModelServer server = ModelServer.start(options, PredictHandler.DIRECT, line -> log(progress, line))) {
-      URI url = URI.create(server.modelUrl() + ":predict");
-      single = runSingle(s, preset, variant, server, bodies, progress);
-      results.add(result(preset, variant + "_single", single, 1, false));
       progress.printf("bench serve: %s %s: %d clients x %d requests, batching off%n", preset, variant, s.clients(),
           s.requestsPerClient());
-      off = HttpLoad.run(url, bodies, s.clients(), s.warmup(), s.requestsPerClient());
+      off = HttpLoad.run(URI.create(server.modelUrl() + ":predict"), bodies, s.clients(), s.warmup(),
+          s.requestsPerClient());
       results.add(result(preset, variant + "_concurrent_off", off, s.clients(), false));
     }
     BatchingParameters params = new BatchingParameters(s.exportBatch(), BATCH_TIMEOUT_MICROS, MAX_ENQUEUED_BATCHES,
@@ -210,7 +261,7 @@ public final class ServeBenchmark {
         .with("max_batch_size", params.maxBatchSize()).with("batch_timeout_micros", params.batchTimeoutMicros())
         .with("runs", stats.runs()).with("batched_runs", stats.batchedRuns())
         .with("batching_requests", stats.requests()));
-    return new Measured(results, single.quantileMs(0.5), off.requestsPerSecond(), on.requestsPerSecond());
+    return on.requestsPerSecond() / off.requestsPerSecond();
   }
 
   /** The server of one measurement: loopback, a free port, no version polling. */
@@ -219,22 +270,27 @@ public final class ServeBenchmark {
         .withThreads(s.clients()).withReadTimeoutSeconds(READ_TIMEOUT_SECONDS);
   }
 
-  /** One client's latency on {@code server}, without batching. */
-  private static HttpLoad.Outcome runSingle(Settings s, String preset, String variant, ModelServer server,
-      List<String> bodies, PrintStream progress) throws IOException, InterruptedException {
-    progress.printf("bench serve: %s %s: 1 client x %d requests%n", preset, variant, s.singleRequests());
-    return HttpLoad.run(URI.create(server.modelUrl() + ":predict"), bodies, 1, s.warmup(), s.singleRequests());
-  }
-
   /** The FLOPs of one serving run of {@code moe} ÷ those of the dense {@code config}, at the export's shapes. */
   private static double flopRatio(Settings s, ModelSpec moe, ArchitectureConfig config) {
     return FlopCount.serving(moe, s.exportBatch(), s.t5Length(), s.t5TargetLength())
         / FlopCount.serving(ModelSpec.dense(config), s.exportBatch(), s.t5Length(), s.t5TargetLength());
   }
 
-  /** {@code <prefix>_over_dense_p50_single}, {@code _flops} and {@code _p50_single_per_flop}. */
-  private static void putOverDense(Map<String, Double> ratios, String prefix, double p50Ratio, double flopRatio) {
+  /**
+   * {@code <prefix>_over_dense_p50_single} (p50 ÷ p50 of the same rounds), {@code _p50_single_paired} (the
+   * median over rounds of the round's latency ÷ dense's; an even count's median is the mean of the middle
+   * two), {@code _flops} and {@code _p50_single_per_flop} (the first ÷ the FLOP ratio).
+   *
+   * @param dense the dense variant's latencies, by round
+   * @param moe the other variant's latencies of the same rounds
+   */
+  private static void putOverDense(Map<String, Double> ratios, String prefix, long[] dense, long[] moe,
+      double flopRatio) {
+    checkArgument(dense.length == moe.length, "%s: %s dense and %s rounds", prefix, dense.length, moe.length);
+    double p50Ratio = HttpLoad.Outcome.serial(moe).quantileMs(0.5) / HttpLoad.Outcome.serial(dense).quantileMs(0.5);
+    double[] perRound = IntStream.range(0, dense.length).mapToDouble(r -> (double) moe[r] / dense[r]).toArray();
     ratios.put(prefix + "_over_dense_p50_single", p50Ratio);
+    ratios.put(prefix + "_over_dense_p50_single_paired", Timing.Stats.of(perRound).median());
     ratios.put(prefix + "_over_dense_flops", flopRatio);
     ratios.put(prefix + "_over_dense_p50_single_per_flop", p50Ratio / flopRatio);
   }

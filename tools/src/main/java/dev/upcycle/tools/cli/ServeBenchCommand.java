@@ -10,8 +10,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code upcycle bench serve}: the model server over loopback HTTP, dense vs upcycled, batching on and off. */
 @Command(name = "serve", description = {"Serve dense and upcycled ViT-tiny and t5-small SavedModels (fresh weights,"
-    + " exported in-process) over HTTP on loopback: p50/p99 latency with one client, throughput and p99 with"
-    + " concurrent clients, batching off and on (JSON)."})
+    + " exported in-process) over HTTP on loopback: p50/p99 latency with one client (the variants interleaved),"
+    + " throughput and p99 with concurrent clients, batching off and on (JSON)."})
 public final class ServeBenchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -31,7 +31,8 @@ public final class ServeBenchCommand implements Callable<Integer> {
   Integer requests;
 
   @Option(names = "--single-requests", paramLabel = "N",
-      description = "Timed requests of the single client. Default: 50 (quick: 5).")
+      description = "Timed rounds of the single client, each one request to every variant (interleaved)."
+          + " Default: 100 (quick: 5).")
   Integer singleRequests;
 
   @Option(names = "--experts", paramLabel = "E", description = "Experts of the upcycled models. Default: 8 (quick: 4).")
