@@ -17,6 +17,7 @@ import dev.upcycle.model.gradients.MissingGradients;
 import dev.upcycle.model.graph.BuildContext;
 import dev.upcycle.model.graph.ExpertShards;
 import dev.upcycle.model.graph.ModelVariable;
+import dev.upcycle.model.graph.PartedVariable;
 import dev.upcycle.model.graph.VariableStore;
 import dev.upcycle.model.moe.MoeLayer;
 import dev.upcycle.model.moe.MoeLayerStats;
@@ -201,6 +202,8 @@ public final class ReplicatedModel {
         shared.put(key(v.handle()), mine.handle().asOutput());
       }
     }
+    GraphDef def = template.graph.toGraphDef();
+    shared.putAll(expertSlices(tf, def, template.store, store));
     List<Map<String, Output<?>>> feeds = new ArrayList<>();
     for (int r = 0; r < n; r++) {
       feeds.add(new HashMap<>(shared));
@@ -215,7 +218,6 @@ public final class ReplicatedModel {
       feeds.get(r).put(key(template.stepSeed), s.asOutput());
     }
 
-    GraphDef def = template.graph.toGraphDef();
     Set<String> mapped = new HashSet<>();
     feeds.get(0).keySet().forEach(k -> mapped.add(k.substring(0, k.lastIndexOf(':'))));
     mapped.add(template.tokenScale.op().name());
@@ -296,6 +298,48 @@ public final class ReplicatedModel {
     Session session = placement.open(graph, xla);
     return ModelGraph.assemble(spec, shape, graph, session, tf, store, ctx, inputs, outputs,
         new Losses.TokenLoss<>(ce, z, weightTotal), total, stepSeed, gradients);
+  }
+
+  /**
+   * Expert e's slice of every parted expert variable, read where it is stored: the template
+   * unstacks each stacked expert weight [E, ...] into E × [...] ({@code MoeLayer}'s per-expert
+   * weights); here those Unpack outputs are fed from an Unpack of each part on its own device
+   * (part s holds experts s, s+N, …), so the replicas never read the canonical value, which is
+   * assembled on the parameter device for the optimizer only. Keys are the template's
+   * {@code Unpack:e} outputs, which the splice then maps instead of copying the Unpack.
+   */
+  private static <T extends TFloating> Map<String, Output<?>> expertSlices(Ops tf, GraphDef def,
+      VariableStore<T> template, VariableStore<T> store) {
+    Map<String, String> partedValues = new HashMap<>(); // template value output → variable name
+    for (ModelVariable<T> v : template.variables()) {
+      if (store.variable(v.name()).isParted()) {
+        partedValues.put(key(v.value()), v.name());
+        partedValues.put(v.value().op().name(), v.name()); // an input written without ":0"
+      }
+    }
+    Map<String, Output<?>> out = new HashMap<>();
+    for (NodeDef node : def.getNodeList()) {
+      if (!node.getOp().equals("Unpack") || node.getInputCount() == 0) {
+        continue;
+      }
+      String variable = partedValues.get(node.getInput(0));
+      if (variable == null) {
+        continue;
+      }
+      PartedVariable<T> parts = store.variable(variable).parts();
+      ExpertShards shards = parts.shards();
+      List<List<Output<T>>> perPart = new ArrayList<>();
+      for (int sh = 0; sh < shards.count(); sh++) {
+        Operand<T> part = parts.reads().get(sh);
+        long rows = part.shape().get(0);
+        perPart.add(tf.withDevice(shards.device(sh)).withSubScope("expert_slices").unstack(part, rows).output());
+      }
+      long experts = (long) shards.count() * perPart.get(0).size();
+      for (int e = 0; e < experts; e++) {
+        out.put(node.getName() + ":" + e, perPart.get(shards.shardOf(e)).get(e / shards.count()));
+      }
+    }
+    return out;
   }
 
   /** A template node's own device (an expert's shard), else the replica's. */

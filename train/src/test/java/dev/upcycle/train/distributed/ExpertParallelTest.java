@@ -239,6 +239,16 @@ class ExpertParallelTest {
         if (expert) {
           assertOnShards(v.parts(), shards, v.name());
           assertEquals(4 / SHARDS, v.parts().reads().get(0).shape().asArray()[0], v.name() + " holds 2 experts a part");
+          // the replicas read each expert's slice from its part, on the part's device, never the
+          // canonical [E, ...] value (assembled for the optimizer only)
+          for (GraphOperation reader : ((GraphOperation) v.value().op()).consumers()) {
+            assertFalse(reader.name().startsWith("replica_"), v.name() + " read by " + reader.name());
+          }
+          for (int p = 0; p < SHARDS; p++) {
+            String partDevice = shards.device(p).toString();
+            assertTrue(((GraphOperation) v.parts().reads().get(p).op()).consumers().stream()
+                .anyMatch(o -> o.type().equals("Unpack") && o.device().equals(partDevice)), v.name() + " part " + p);
+          }
           parted++;
         } else {
           assertEquals(parameterDevice, device(v.handle()), v.name());
