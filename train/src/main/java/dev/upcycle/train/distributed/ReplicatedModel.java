@@ -245,6 +245,15 @@ public final class ReplicatedModel {
     Operand<T> weightTotal = sum.withName("weight_total").math.addN(weightSums);
     Operand<T> moeScale = tf.dtypes.cast(tf.constant(1.0 / n), dtype);
     List<Operand<T>> tokenScales = new ArrayList<>();
+    // the op that stacks a parted variable's per-expert gradients (from several shards) runs where
+    // they are summed over replicas and applied, not on the replica: one hop per expert gradient
+    Set<String> partedGradients = new HashSet<>();
+    List<ModelVariable<T>> templateVariables = template.store.variables();
+    for (int i = 0; i < template.gradients.length; i++) {
+      if (template.gradients[i] != null && store.variable(templateVariables.get(i).name()).isParted()) {
+        partedGradients.add(template.gradients[i].op().name());
+      }
+    }
     for (int r = 0; r < n; r++) {
       Operand<T> share = sum.withName("token_share_" + r).math.div(weightSums.get(r), weightTotal);
       tokenScales.add(share);
@@ -254,8 +263,10 @@ public final class ReplicatedModel {
       int replica = r;
       Map<String, String> devices = backwardDevices(def, forward, template.backward, replicas.get(r).toString());
       UnaryOperator<String> group = groupDevices(experts, replicas, r);
+      String parameterDevice = placement.parameterDevice().toString();
       GraphSplice.splice(graph, def, template.backward, prefix(r) + "_backward",
-          node -> group.apply(devices.get(node.getName())),
+          node -> partedGradients.contains(node.getName()) ? parameterDevice
+              : group.apply(devices.get(node.getName())),
           k -> {
             Output<?> o = feed.get(k);
             if (o != null) {

@@ -35,9 +35,12 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -255,6 +258,23 @@ class ExpertParallelTest {
         }
       }
       assertEquals(4, parted, "wi/wo kernels and biases of the one MoE layer");
+      // replica 1 (on CPU:1) stacks each parted variable's per-expert gradients, which come from both
+      // shards, on the parameter device, where they are summed and applied
+      List<String> stacks = new ArrayList<>();
+      for (Iterator<GraphOperation> it = step.model().graph.operations(); it.hasNext(); ) {
+        GraphOperation op = it.next();
+        if (op.name().startsWith("replica_1_backward/") && op.type().equals("Pack")) {
+          Set<String> from = new HashSet<>();
+          for (int i = 0; i < op.numInputs(); i++) {
+            from.add(((GraphOperation) op.input(i).op()).device());
+          }
+          if (from.size() > 1) {
+            stacks.add(op.name() + "@" + op.device());
+            assertEquals(parameterDevice, op.device(), op.name() + " stacks inputs from " + from);
+          }
+        }
+      }
+      assertEquals(4, stacks.size(), "one stack per parted variable: " + stacks);
       int partedSlots = 0;
       for (StateVariable<?> s : step.state().variables()) {
         if (s.name().contains("/expert/")) {
