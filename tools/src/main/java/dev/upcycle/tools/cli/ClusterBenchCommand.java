@@ -10,8 +10,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code upcycle bench cluster}: data-parallel steps/s on 1 vs 2 loopback workers (JSON). */
-@Command(name = "cluster", description = "Time data-parallel train steps on 1 and 2 TF worker processes on loopback (JSON).")
+/** {@code upcycle bench cluster}: data-parallel steps/s on 1 vs 2 loopback workers, and an MoE with and without expert shards (JSON). */
+@Command(name = "cluster", description = "Time data-parallel train steps on 1 and 2 TF worker processes on loopback,"
+    + " and an MoE on 2 workers without and with expert shards (JSON).")
 public final class ClusterBenchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -34,6 +35,10 @@ public final class ClusterBenchCommand implements Callable<Integer> {
   @Option(names = "--layers", defaultValue = "2", description = "Encoder and decoder layers. Default: ${DEFAULT-VALUE}.")
   int layers;
 
+  @Option(names = "--experts", defaultValue = "8", description = "Experts of the MoE configurations (2 workers,"
+      + " without and with moe.expert_shards 2); 0 = dense only. Default: ${DEFAULT-VALUE}.")
+  int experts;
+
   @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps. Default: ${DEFAULT-VALUE}.")
   int warmup;
 
@@ -44,7 +49,7 @@ public final class ClusterBenchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Path work = Files.createTempDirectory("upcycle-cluster-bench");
     BenchReport report = ClusterBenchmark.run(new ClusterBenchmark.Options(batch, inputLength, targetLength, dModel,
-        layers, warmup, steps), work, System.err);
+        layers, warmup, steps, experts), work, System.err);
     report.print(spec.commandLine().getOut());
     return 0;
   }
