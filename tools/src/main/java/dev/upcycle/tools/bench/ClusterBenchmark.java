@@ -24,7 +24,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -85,21 +87,21 @@ public final class ClusterBenchmark {
 
   public static BenchReport run(Options o, Path workDir, PrintStream progress) throws IOException {
     MachineInfo machine = MachineInfo.detect();
-    BenchReport report = new BenchReport("cluster", machine, 0, List.of(), java.util.Map.of());
+    BenchReport report = new BenchReport("cluster", machine, 0, List.of(), Map.of());
     List<Config> configs = new ArrayList<>(List.of(new Config(model(o), 1, 1, "1_worker"),
         new Config(model(o), 2, 1, "2_workers")));
     if (o.experts() > 0) {
       configs.add(new Config(moeModel(o), 2, 1, "2_workers_moe"));
       configs.add(new Config(moeModel(o), 2, 2, "2_workers_moe_expert_shards_2"));
     }
-    java.util.Map<String, BenchResult> byVariant = new java.util.HashMap<>();
+    Map<String, BenchResult> byVariant = new HashMap<>();
     for (Config c : configs) {
       BenchResult r = measure(o, c, workDir, progress);
       byVariant.put(c.variant(), r);
       report = report.withResult(r);
     }
-    report = report.withRatio("scaling_2_over_1_workers", examplesPerS(byVariant.get("2_workers"))
-        / examplesPerS(byVariant.get("1_worker")));
+    report = report.withRatio("scaling_2_over_1_workers", figure(byVariant.get("2_workers"), "examples_per_s")
+        / figure(byVariant.get("1_worker"), "examples_per_s"));
     if (o.experts() > 0) {
       BenchResult replicated = byVariant.get("2_workers_moe");
       BenchResult sharded = byVariant.get("2_workers_moe_expert_shards_2");
@@ -111,12 +113,12 @@ public final class ClusterBenchmark {
     return report;
   }
 
-  private static double examplesPerS(BenchResult r) {
-    return figure(r, "examples_per_s");
-  }
-
-  private static double figure(BenchResult r, String name) {
-    return ((Number) r.figures().get(name)).doubleValue();
+  /** The numeric figure {@code name} of {@code r}. */
+  static double figure(BenchResult r, String name) {
+    Object v = r.figures().get(name);
+    checkArgument(v instanceof Number, "bench result '%s' has no numeric figure '%s': %s", r.name(), name,
+        r.figures());
+    return ((Number) v).doubleValue();
   }
 
   /** Starts {@code c.workers()} pinned workers and a chief server, and times the replicated step on them. */

@@ -18,12 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClusterBenchmarkTest {
 
-  private static double figure(BenchResult r, String name) {
-    Object v = r.figures().get(name);
-    assertTrue(v instanceof Number, r.name() + " has no " + name + ": " + r.figures());
-    return ((Number) v).doubleValue();
-  }
-
   @Test
   void reportsDenseScalingAndTheMoeWithAndWithoutExpertShards(@TempDir Path dir) throws Exception {
     ByteArrayOutputStream log = new ByteArrayOutputStream();
@@ -36,19 +30,19 @@ class ClusterBenchmarkTest {
         "moe_expert_shards_over_replicated_steps_per_s"), List.copyOf(report.ratios().keySet()));
     report.ratios().values().forEach(v -> assertTrue(v > 0 && Double.isFinite(v), report.ratios().toString()));
     for (BenchResult r : report.results()) {
-      double measured = figure(r, "bytes_per_step");
-      boolean sharded = figure(r, "expert_shards") == 2;
+      double measured = ClusterBenchmark.figure(r, "bytes_per_step");
+      boolean sharded = ClusterBenchmark.figure(r, "expert_shards") == 2;
       assertEquals(!sharded, r.figures().containsKey("bytes_per_step_model"), r.name());
       if (!sharded) {
         // what the traced step received over gRPC: every variable out and every gradient back per
         // worker, plus the input shards and a few scalars
-        double model = figure(r, "bytes_per_step_model");
+        double model = ClusterBenchmark.figure(r, "bytes_per_step_model");
         assertTrue(measured >= model && measured <= model * 1.01 + 1024, r.name() + ": measured " + measured
             + ", by construction " + model);
       }
     }
     BenchResult moe = report.results().get(2);
-    assertTrue(figure(moe, "parameters") > figure(report.results().get(1), "parameters"), "the MoE has more weights");
+    assertTrue(ClusterBenchmark.figure(moe, "parameters") > ClusterBenchmark.figure(report.results().get(1), "parameters"), "the MoE has more weights");
     assertFalse(log.toString(StandardCharsets.UTF_8).isEmpty());
   }
 }

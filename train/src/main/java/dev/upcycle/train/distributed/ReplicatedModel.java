@@ -229,10 +229,14 @@ public final class ReplicatedModel {
         forward.add(name);
       }
     }
+    List<UnaryOperator<String>> groups = new ArrayList<>();
+    for (int r = 0; r < n; r++) {
+      groups.add(groupDevices(experts, replicas, r));
+    }
     for (int r = 0; r < n; r++) {
       Map<String, Output<?>> feed = feeds.get(r);
       String device = replicas.get(r).toString();
-      UnaryOperator<String> group = groupDevices(experts, replicas, r);
+      UnaryOperator<String> group = groups.get(r);
       GraphSplice.splice(graph, def, forward, prefix(r), node -> group.apply(ownOr(node, device)), feed::get);
     }
 
@@ -247,6 +251,7 @@ public final class ReplicatedModel {
     List<Operand<T>> tokenScales = new ArrayList<>();
     // the op that stacks a parted variable's per-expert gradients (from several shards) runs where
     // they are summed over replicas and applied, not on the replica: one hop per expert gradient
+    String parameterDevice = placement.parameterDevice().toString();
     Set<String> partedGradients = new HashSet<>();
     List<ModelVariable<T>> templateVariables = template.store.variables();
     for (int i = 0; i < template.gradients.length; i++) {
@@ -262,8 +267,7 @@ public final class ReplicatedModel {
       feed.put(key(template.moeScale), moeScale.asOutput());
       int replica = r;
       Map<String, String> devices = backwardDevices(def, forward, template.backward, replicas.get(r).toString());
-      UnaryOperator<String> group = groupDevices(experts, replicas, r);
-      String parameterDevice = placement.parameterDevice().toString();
+      UnaryOperator<String> group = groups.get(r);
       GraphSplice.splice(graph, def, template.backward, prefix(r) + "_backward",
           node -> partedGradients.contains(node.getName()) ? parameterDevice
               : group.apply(devices.get(node.getName())),
@@ -324,8 +328,8 @@ public final class ReplicatedModel {
     Map<String, String> partedValues = new HashMap<>(); // template value output → variable name
     for (ModelVariable<T> v : template.variables()) {
       if (store.variable(v.name()).isParted()) {
-        partedValues.put(key(v.value()), v.name());
-        partedValues.put(v.value().op().name(), v.name()); // an input written without ":0"
+        // a GraphDef input names output 0 without ":0"
+        partedValues.put(v.value().asOutput().index() == 0 ? v.value().op().name() : key(v.value()), v.name());
       }
     }
     Map<String, Output<?>> out = new HashMap<>();
