@@ -75,7 +75,8 @@ public final class ServingGraph implements AutoCloseable {
     try {
       Ops tf = Ops.create(graph);
       VariableStore<TFloat32> store = new VariableStore<>(tf, TFloat32.class, 0);
-      BuildContext<TFloat32> ctx = BuildContext.create(tf, store, false, null);
+      // no XLA here: top-K MoE layers multiply only their filled slots (same outputs, no padding rows)
+      BuildContext<TFloat32> ctx = BuildContext.create(tf, store, false, null).withFilledSlotsOnly();
       Ops s = tf.withSubScope("serving");
       ImmutableMap<String, SignatureTensors> signatures;
       if (spec.arch() instanceof VitConfig vit) {

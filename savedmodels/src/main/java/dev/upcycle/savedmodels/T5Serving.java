@@ -99,7 +99,8 @@ final class T5Serving {
           Operand<TFloat32> enc = b.ensureShape((Operand<TFloat32>) in[2], Shape.of(batch, length, c.dModel()));
           Operand<TInt32> eIds = b.ensureShape((Operand<TInt32>) in[3], Shape.of(batch, length));
           VariableStore<TFloat32> bodyStore = new VariableStore<>(b, TFloat32.class, 0);
-          BuildContext<TFloat32> bctx = BuildContext.create(b, bodyStore, false, null).scope("model");
+          BuildContext<TFloat32> bctx = BuildContext.create(b, bodyStore, false, null).withFilledSlotsOnly()
+              .scope("model");
           Operand<TInt32> positions = b.range(b.constant(0), b.constant(targetLength), b.constant(1)); // [Lt]
           Operand<TBool> decValid = b.tile(b.expandDims(b.math.lessEqual(positions, step), b.constant(0)),
               b.constant(new int[] {batch, 1})); // [batch, Lt]: positions 0..step are real

@@ -1,5 +1,6 @@
 package dev.upcycle.model.graph;
 
+import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import org.tensorflow.Operand;
@@ -10,7 +11,8 @@ import org.tensorflow.types.family.TFloating;
 /**
  * What every layer builder needs: the ops under the current name scope, the variable store, the
  * compute dtype, the mixed-precision policy of matmuls ({@link Precision}), whether this graph
- * trains (dropout, jitter), and a seed operand that callers change per step so stateless random ops
+ * trains (dropout, jitter), whether MoE layers may skip empty expert slots (graphs XLA does not
+ * compile: {@link #withFilledSlotsOnly}), and a seed operand that callers change per step so stateless random ops
  * draw new numbers each step.
  */
 public final class BuildContext<T extends TFloating> {
@@ -23,9 +25,12 @@ public final class BuildContext<T extends TFloating> {
   private final Precision precision;
   /** Where each expert's ops run (expert parallelism); null: where the layer runs. */
   private final ExpertShards expertShards;
+  /** Whether capacity-routed MoE layers multiply only the filled slots (a row count known at run time). */
+  private final boolean filledSlotsOnly;
 
   private BuildContext(Ops tf, VariableStore<T> store, boolean training, Operand<TInt64> stepSeed, int[] sites,
-      Precision precision, ExpertShards expertShards) {
+      Precision precision, ExpertShards expertShards, boolean filledSlotsOnly) {
+    this.filledSlotsOnly = filledSlotsOnly;
     this.precision = precision;
     this.expertShards = expertShards;
     this.tf = tf;
@@ -48,7 +53,7 @@ public final class BuildContext<T extends TFloating> {
   public static <T extends TFloating> BuildContext<T> create(Ops tf, VariableStore<T> store, boolean training,
       Operand<TInt64> stepSeed, Precision precision) {
     return new BuildContext<>(checkNotNull(tf, "ops"), checkNotNull(store, "store"), training, stepSeed, new int[1],
-        checkNotNull(precision, "precision"), null);
+        checkNotNull(precision, "precision"), null, false);
   }
 
   /**
@@ -58,7 +63,24 @@ public final class BuildContext<T extends TFloating> {
    */
   public BuildContext<T> withExpertShards(ExpertShards shards) {
     return new BuildContext<>(tf, store, training, stepSeed, randomSites, precision,
-        shards == null || shards.count() == 1 ? null : shards);
+        shards == null || shards.count() == 1 ? null : shards, filledSlotsOnly);
+  }
+
+  /**
+   * This context for an inference graph that XLA does not compile (the exported SavedModels): MoE
+   * layers with top-K capacity routing multiply only the slots a token fills, whose number is known
+   * at run time, instead of every slot of the capacity. An empty slot's row has combine weight 0,
+   * so the outputs are the same; the experts just skip the padding (docs/serving.md). Refused on a
+   * training context: there the capacity's static shapes are what XLA and the benchmarks count.
+   */
+  public BuildContext<T> withFilledSlotsOnly() {
+    checkArgument(!training, "filled-slots-only MoE rows are for inference graphs, not training");
+    return new BuildContext<>(tf, store, training, stepSeed, randomSites, precision, expertShards, true);
+  }
+
+  /** Whether capacity-routed MoE layers multiply only the filled slots ({@link #withFilledSlotsOnly}). */
+  public boolean filledSlotsOnly() {
+    return filledSlotsOnly;
   }
 
   /**
@@ -84,7 +106,7 @@ public final class BuildContext<T extends TFloating> {
       return this;
     }
     return new BuildContext<>(tf.withDevice(expertShards.deviceOfExpert(e)).withSubScope("expert_" + e), store,
-        training, stepSeed, randomSites, precision, expertShards);
+        training, stepSeed, randomSites, precision, expertShards, filledSlotsOnly);
   }
 
   /** The policy every matmul of the model goes through. */
@@ -120,7 +142,8 @@ public final class BuildContext<T extends TFloating> {
 
   /** The same context under a sub-scope of op names (variable names are unaffected). */
   public BuildContext<T> scope(String name) {
-    return new BuildContext<>(tf.withSubScope(name), store, training, stepSeed, randomSites, precision, expertShards);
+    return new BuildContext<>(tf.withSubScope(name), store, training, stepSeed, randomSites, precision, expertShards,
+        filledSlotsOnly);
   }
 
   /** A constant of the compute dtype. */

@@ -22,7 +22,8 @@ import org.tensorflow.types.family.TFloating;
 /**
  * An MoE MLP block replacing {@code <prefix>/mlp}: tokens are split into groups and routed; the
  * tokens of all slots are gathered once into rows grouped by expert [R, d] (capacity routing: every
- * slot, R = E·G·C; dropless top-K: the N·K filled slots only), each expert runs as plain matmuls on
+ * slot, R = E·G·C; dropless top-K: the N·K filled slots only; top-K capacity routing in a graph
+ * built {@link BuildContext#withFilledSlotsOnly}: the filled slots, R known at run time), each expert runs as plain matmuls on
  * its contiguous rows with its slice of the stacked weights {@code <prefix>/expert/...} [E, d, d_ff],
  * and the rows, weighted by their combine weights, are summed back per token with
  * UnsortedSegmentSum. A token no expert took gets 0 here, so the block's residual connection passes
@@ -70,9 +71,15 @@ public final class MoeLayer {
     int cap = routing.capacity();
 
     // every row the experts multiply: its expert's rows are contiguous, expert 0 first
-    Rows rows = routerConfig.dropless()
-        ? DroplessRows.of(tf, routing, groupSize, experts, (long) tokens * routerConfig.k())
-        : capacityRows(tf, routing, groupSize, experts);
+    Rows rows;
+    if (routerConfig.dropless()) {
+      rows = FilledSlotRows.dropless(tf, routing, groupSize, experts, (long) tokens * routerConfig.k());
+    } else if (ctx.filledSlotsOnly() && routerConfig.type() == RouterType.TOP_K) {
+      // expert choice fills every slot of its capacity, top-K leaves the unchosen ones empty
+      rows = FilledSlotRows.atRunTime(tf, routing, groupSize, experts);
+    } else {
+      rows = capacityRows(tf, routing, groupSize, experts);
+    }
     Operand<T> expertIn = tf.gather(flat, rows.token(), tf.constant(0)); // [R, d]
     Operand<T> expertOut = experts(ctx, CanonicalNames.experts(prefix), expertIn, rows, d, dFf, kind,
         moe.expertDropout()); // [R, d]
@@ -164,7 +171,7 @@ public final class MoeLayer {
         outs.add(ec.tf().math.add(ec.matMul(h, ec.onDevice(wo.get(e))), ec.onDevice(bo.get(e))));
       }
     }
-    long rowsTotal = Shapes.of(x)[0];
+    long rowsTotal = x.shape().size(0); // -1 when the row count is known only at run time
     return tf.reshape(tf.concat(outs, tf.constant(0)), tf.constant(new long[] {rowsTotal, d}));
   }
 

@@ -52,7 +52,9 @@ class FlopCountTest {
   /**
    * MoE block, 16 tokens, d 4, d_ff 6, E 4, one group. Top-2 C 1.25: capacity ceil(1.25·2·16/4) = 10
    * slots per expert, 40 rows; dropless top-2: 16·2 = 32 rows; Expert Choice C 2: rint(2·16/4) = 8,
-   * 32 rows. Router 2·16·4·4 = 512 FLOPs; experts 2·rows·4·6·3.
+   * 32 rows. Router 2·16·4·4 = 512 FLOPs; experts 2·rows·4·6·3. In a served graph (filled slots
+   * only) top-2 C 1.25 counts at most 16·2 = 32 rows, top-2 C 0.5 its 16 slots (fewer than 32
+   * choices fit), Expert Choice its 32 slots.
    */
   @Test
   void moeBlockCountsTheRowsTheExpertsMultiply() {
@@ -61,6 +63,9 @@ class FlopCountTest {
     assertEquals(40, FlopCount.expertRows(16, moe, top2));
     assertEquals(32, FlopCount.expertRows(16, moe, top2.withDropless(true)));
     assertEquals(32, FlopCount.expertRows(16, moe, RouterConfig.expertChoice(2.0)));
+    assertEquals(32, FlopCount.expertRows(16, moe, top2, true));
+    assertEquals(16, FlopCount.expertRows(16, moe, RouterConfig.topK(2, 0.5), true));
+    assertEquals(32, FlopCount.expertRows(16, moe, RouterConfig.expertChoice(2.0), true));
     double router = 2.0 * 16 * 4 * 4;
     assertEquals(router + 2.0 * 40 * 4 * 6 * 3, FlopCount.moeMlp(16, 4, 6, true, moe, top2), 1e-9);
     double in = 2.0 * 32 * 4 * 6 * 2;
@@ -83,7 +88,9 @@ class FlopCountTest {
   /**
    * The served greedy decode of a one-layer T5 (d 16, d_ff 32, 2 heads of 8, vocab 100), batch 2,
    * 6 input tokens, 4 decoder positions, by hand: the encoder once, then 3 decode steps, each the
-   * whole decoder and the logits on [2, 4].
+   * whole decoder and the logits on [2, 4]. With a top-2 C 1.25 MoE (E 4) as the decoder's MLP, the
+   * 8 decoder tokens have ceil(1.25·2·8/4) = 5 slots per expert: 20 rows in the training graph's
+   * forward, at most 8·2 = 16 in the served graph, which skips empty slots.
    */
   @Test
   void t5ServingIsTheEncoderOnceAndTheDecoderPerOutputPosition() {
@@ -102,5 +109,13 @@ class FlopCountTest {
     assertEquals(encoder + (lt - 1) * decoder, FlopCount.serving(spec, b, l, lt), 1e-6);
     dev.upcycle.model.VitConfig vit = (dev.upcycle.model.VitConfig) dev.upcycle.model.Presets.get("vit-mnist");
     assertEquals(FlopCount.forward(ModelSpec.dense(vit), 8, 0, 0), FlopCount.serving(ModelSpec.dense(vit), 8, 0, 0));
+
+    ModelSpec moe = ModelSpec.sparse(c, new MoeConfig(4, RouterConfig.expertChoice(2.0), RouterConfig.topK(2, 1.25),
+        4096, 0, 0, 0), SparseLayout.DENSE, SparseLayout.layers(0));
+    double denseMlp = 2.0 * dec * 16 * 32 * 3;
+    double router = 2.0 * dec * 16 * 4;
+    assertEquals(encoder + decoder - denseMlp + router + 2.0 * 20 * 16 * 32 * 3, FlopCount.forward(moe, b, l, lt), 1e-6);
+    assertEquals(encoder + (lt - 1) * (decoder - denseMlp + router + 2.0 * 16 * 16 * 32 * 3),
+        FlopCount.serving(moe, b, l, lt), 1e-6);
   }
 }

@@ -1,17 +1,24 @@
 package dev.upcycle.model.moe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.upcycle.model.MoeConfig;
 import dev.upcycle.model.RouterConfig;
+import dev.upcycle.model.RouterType;
 import dev.upcycle.model.graph.BuildContext;
 import dev.upcycle.model.graph.VariableStore;
 import dev.upcycle.model.layers.Activations;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.tensorflow.Graph;
+import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
@@ -22,25 +29,33 @@ import org.tensorflow.types.TFloat64;
 /**
  * The whole MoE layer against plain Java (float64): the routing of {@link RoutingReference} on
  * x·W_r, then {@code out[t] = Σ over the slots holding t of combine · expert_e(x_t)}, for capacity
- * and dropless routers, one group and several, gated and biased experts. Tolerance 1e-10.
+ * and dropless routers, one group and several, gated and biased experts, and inference graphs that
+ * multiply only the filled slots ({@link BuildContext#withFilledSlotsOnly}), whose experts must
+ * then see exactly the reference's filled slots as rows. Tolerance 1e-10.
  */
 class MoeLayerReferenceTest {
 
   static Stream<Arguments> cases() {
     return Stream.of(
-        Arguments.of("ec C=1, 2 groups", RouterConfig.expertChoice(1.0), 6, true),
-        Arguments.of("top2 C=0.75 (drops)", RouterConfig.topK(2, 0.75), 12, false),
-        Arguments.of("top2 C=1.25 BPR", RouterConfig.topK(2, 1.25).withBatchPrioritized(true), 12, true),
-        Arguments.of("top2 dropless", RouterConfig.topK(2, 1.0).withDropless(true), 12, true),
-        Arguments.of("top2 dropless, 3 groups", RouterConfig.topK(2, 1.0).withDropless(true), 4, false),
+        Arguments.of("ec C=1, 2 groups", RouterConfig.expertChoice(1.0), 6, true, false),
+        Arguments.of("top2 C=0.75 (drops)", RouterConfig.topK(2, 0.75), 12, false, false),
+        Arguments.of("top2 C=1.25 BPR", RouterConfig.topK(2, 1.25).withBatchPrioritized(true), 12, true, false),
+        Arguments.of("top2 dropless", RouterConfig.topK(2, 1.0).withDropless(true), 12, true, false),
+        Arguments.of("top2 dropless, 3 groups", RouterConfig.topK(2, 1.0).withDropless(true), 4, false, false),
         Arguments.of("top2 dropless renorm, 2 groups", RouterConfig.topK(2, 1.0).withDropless(true)
-            .withRenormalize(true), 6, true),
-        Arguments.of("top1 dropless", RouterConfig.topK(1, 1.0).withDropless(true), 12, false));
+            .withRenormalize(true), 6, true, false),
+        Arguments.of("top1 dropless", RouterConfig.topK(1, 1.0).withDropless(true), 12, false, false),
+        Arguments.of("filled slots only: top2 C=0.75 (drops)", RouterConfig.topK(2, 0.75), 12, false, true),
+        Arguments.of("filled slots only: top2 C=2 BPR, 2 groups", RouterConfig.topK(2, 2.0)
+            .withBatchPrioritized(true), 6, true, true),
+        Arguments.of("filled slots only: top1 C=1.25 renorm, 3 groups", RouterConfig.topK(1, 1.25)
+            .withRenormalize(true), 4, true, true),
+        Arguments.of("filled slots only: ec C=1, 2 groups", RouterConfig.expertChoice(1.0), 6, false, true));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
-  void matchesPlainJava(String label, RouterConfig config, int groupSize, boolean gated) {
+  void matchesPlainJava(String label, RouterConfig config, int groupSize, boolean gated, boolean filledOnly) {
     int e = 4;
     int d = 3;
     int dff = 5;
@@ -54,6 +69,7 @@ class MoeLayerReferenceTest {
     double[] bo = MoeGradientTest.rand(17, e * d, 0.5);
     MoeConfig moe = new MoeConfig(e, config, RouterConfig.topK(1, 1.0), groupSize, 0, 0.01, 0.001);
     double[] got;
+    long hiddenRows = 0; // rows of the expert matmuls with d_ff outputs (wi_0 and wi_1, or wi)
     try (Graph g = new Graph(); Session s = new Session(g)) {
       Ops tf = Ops.create(g);
       VariableStore<TFloat64> store = new VariableStore<>(tf, TFloat64.class, 0);
@@ -67,11 +83,24 @@ class MoeLayerReferenceTest {
         store.bind("l/expert/wo/bias", constant(tf, bo, e, d));
       }
       store.bind("l/expert/wo/kernel", constant(tf, wo, e, dff, d));
-      BuildContext<TFloat64> ctx = BuildContext.create(tf, store, false, null);
+      BuildContext<TFloat64> root = BuildContext.create(tf, store, false, null);
+      BuildContext<TFloat64> ctx = filledOnly ? root.withFilledSlotsOnly() : root;
       MoeLayer.Output<TFloat64> out = MoeLayer.apply(ctx, "l", constant(tf, x, 2, n / 2, d), moe, false, dff,
           gated ? ExpertKind.GATED_GELU : ExpertKind.GELU_WITH_BIAS);
-      try (var r = s.runner().fetch(out.output()).run()) {
+      List<GraphOperation> matMuls = new ArrayList<>();
+      g.operations().forEachRemaining(op -> {
+        if (op.type().equals("MatMul")) {
+          matMuls.add((GraphOperation) op);
+        }
+      });
+      Session.Runner runner = s.runner().fetch(out.output());
+      matMuls.forEach(op -> runner.fetch(op.output(0)));
+      try (var r = runner.run()) {
         got = Fetch.doubles(r.get(0));
+        for (int i = 0; i < matMuls.size(); i++) {
+          long[] shape = r.get(i + 1).shape().asArray();
+          hiddenRows += shape[1] == dff ? shape[0] : 0;
+        }
       }
     }
     // plain Java: logits [G, S, E], routing, expert MLPs
@@ -85,6 +114,17 @@ class MoeLayerReferenceTest {
       }
     }
     RoutingReference ref = new RoutingReference(logits, config);
+    long filledSlots = 0;
+    for (boolean[][] group : ref.filled) {
+      for (boolean[] expert : group) {
+        for (boolean f : expert) {
+          filledSlots += f ? 1 : 0;
+        }
+      }
+    }
+    boolean skipsEmpty = config.dropless() || (filledOnly && config.type() == RouterType.TOP_K);
+    long rows = skipsEmpty ? filledSlots : (long) groups * e * ref.cap;
+    assertEquals((gated ? 2 : 1) * rows, hiddenRows, label + ": rows the experts multiply (d_ff outputs)");
     double[] want = new double[n * d];
     for (int g = 0; g < groups; g++) {
       for (int k = 0; k < e; k++) {
@@ -102,6 +142,16 @@ class MoeLayerReferenceTest {
     }
     for (int i = 0; i < want.length; i++) {
       assertEquals(want[i], got[i], 1e-10, label + ": output [token " + i / d + ", " + i % d + "]");
+    }
+  }
+
+  @Test
+  void onlyInferenceGraphsSkipEmptySlots() {
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      BuildContext<TFloat64> training = BuildContext.create(tf, new VariableStore<>(tf, TFloat64.class, 0), true, null);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, training::withFilledSlotsOnly);
+      assertTrue(e.getMessage().contains("inference graphs"), e.getMessage());
     }
   }
 
