@@ -25,7 +25,7 @@ public final class BuildContext<T extends TFloating> {
   private final Precision precision;
   /** Where each expert's ops run (expert parallelism); null: where the layer runs. */
   private final ExpertShards expertShards;
-  /** Whether capacity-routed MoE layers multiply only the filled slots (a row count known at run time). */
+  /** Whether top-K capacity-routed MoE layers multiply only the filled slots (a row count known at run time). */
   private final boolean filledSlotsOnly;
 
   private BuildContext(Ops tf, VariableStore<T> store, boolean training, Operand<TInt64> stepSeed, int[] sites,
@@ -78,7 +78,7 @@ public final class BuildContext<T extends TFloating> {
     return new BuildContext<>(tf, store, training, stepSeed, randomSites, precision, expertShards, true);
   }
 
-  /** Whether capacity-routed MoE layers multiply only the filled slots ({@link #withFilledSlotsOnly}). */
+  /** Whether top-K capacity-routed MoE layers multiply only the filled slots ({@link #withFilledSlotsOnly}). */
   public boolean filledSlotsOnly() {
     return filledSlotsOnly;
   }
