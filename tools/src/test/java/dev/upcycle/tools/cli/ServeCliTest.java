@@ -114,6 +114,16 @@ class ServeCliTest {
     return new Run(code, out.toString(), err.toString());
   }
 
+  /** Waits up to 60 s for a line of the server's stderr that matches; fails with {@code what} and the lines so far. */
+  private static void awaitErrLine(List<String> err, java.util.function.Predicate<String> line, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (err.stream().noneMatch(line)) {
+      assertTrue(System.nanoTime() < deadline, what + ": " + err);
+      Thread.sleep(20);
+    }
+  }
+
   @Test
   void curlGetsTfServingsAnswersAndSigtermDrainsAndExitsZero() throws Exception {
     assumeTrue(hasCurl(), "curl is not installed (.ci/run installs it)");
@@ -145,8 +155,9 @@ class ServeCliTest {
       assertTrue(ready.startsWith("ready: http://127.0.0.1:"), ready + " " + err);
       String url = ready.substring("ready: ".length());
       assertTrue(url.endsWith("/v1/models/hpt"), url);
-      assertTrue(err.stream().anyMatch(l -> l.startsWith("batching: BatchingParameters[maxBatchSize=8,"
-          + " batchTimeoutMicros=2000,")), err.toString());
+      // stderr is read on its own thread: the batching line, printed before "ready:", may arrive after it
+      awaitErrLine(err, l -> l.startsWith("batching: BatchingParameters[maxBatchSize=8, batchTimeoutMicros=2000,"),
+          "no batching line before ready");
 
       // every example of the table for this model, through curl
       JsonNode table = RestJson.mapper().readTree(Files.readString(Fixtures.fixture(
@@ -200,11 +211,7 @@ class ServeCliTest {
         Thread.sleep(500); // the server has read the headers and waits for the rest of the body
         Process kill = new ProcessBuilder("kill", "-TERM", Long.toString(server.pid())).inheritIO().start();
         assertEquals(0, kill.waitFor());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (err.stream().noneMatch(l -> l.startsWith("stopping: draining in-flight requests (1)"))) {
-          assertTrue(System.nanoTime() < deadline, "no drain line after SIGTERM: " + err);
-          Thread.sleep(20);
-        }
+        awaitErrLine(err, l -> l.startsWith("stopping: draining in-flight requests (1)"), "no drain line after SIGTERM");
         o.write(rest.getBytes(StandardCharsets.UTF_8));
         o.flush();
         InputStream in = inFlight.getInputStream();
