@@ -9,11 +9,23 @@ import org.tensorflow.proto.OptimizerOptions;
 
 /**
  * Session settings. XLA auto-clustering on CPU needs both {@code global_jit_level = ON_1} here and
- * the environment variable {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} set before the JVM starts
- * (bin/upcycle and Surefire set it); see TFJAVA-NOTES.md. A one-module step ({@link XlaModule})
- * compiles whatever these flags say.
+ * the environment variable {@code TF_XLA_FLAGS} with {@code --tf_xla_cpu_global_jit} set before the
+ * JVM starts (bin/upcycle and Surefire set {@link #CPU_XLA_FLAGS}); see TFJAVA-NOTES.md. A
+ * one-module step ({@link XlaModule}) compiles whatever these flags say.
  */
 public final class SessionConfigs {
+
+  /**
+   * The {@code TF_XLA_FLAGS} this project runs with (bin/upcycle's default, Surefire's setting):
+   * auto-clustering on CPU, restricted to the op types XLA fuses ({@code FUSIBLE}: element-wise
+   * ops, reductions, softmax, TopKV2, reshapes, slices, concatenations). MatMul, gathers and
+   * scatters stay TensorFlow kernels (oneDNN for MatMul): XLA's CPU dots on an MoE layer's
+   * per-expert row blocks ran 12–20 % slower than oneDNN's, which made every MoE block slower with
+   * XLA than without; fused element-wise chains are where XLA gains (docs/xla.md, "Clustering only
+   * fusible ops"). A one-module step ({@link XlaModule}) is not auto-clustering and compiles
+   * everything.
+   */
+  public static final String CPU_XLA_FLAGS = "--tf_xla_cpu_global_jit --tf_xla_ops_to_cluster=FUSIBLE";
 
   private SessionConfigs() {}
 
@@ -51,7 +63,12 @@ public final class SessionConfigs {
 
   /** True when the process was started with the flag that lets XLA cluster on CPU. */
   public static boolean cpuJitEnabled() {
+    return xlaFlags().contains("--tf_xla_cpu_global_jit");
+  }
+
+  /** This process's {@code TF_XLA_FLAGS} ("" when unset); TensorFlow reads them once, at start. */
+  public static String xlaFlags() {
     String flags = System.getenv("TF_XLA_FLAGS");
-    return flags != null && flags.contains("--tf_xla_cpu_global_jit");
+    return flags == null ? "" : flags.strip();
   }
 }

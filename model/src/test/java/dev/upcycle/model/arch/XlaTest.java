@@ -1,5 +1,6 @@
 package dev.upcycle.model.arch;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.upcycle.model.ModelSpec;
@@ -8,7 +9,10 @@ import dev.upcycle.model.Presets;
 import dev.upcycle.model.SparseLayout;
 import dev.upcycle.model.graph.SessionConfigs;
 import dev.upcycle.model.moe.Fetch;
+import dev.upcycle.model.testing.Fixtures;
 import dev.upcycle.model.testing.TensorAssert;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,11 +23,22 @@ import org.tensorflow.proto.StepStats;
 import org.tensorflow.types.TFloat32;
 
 /**
- * XLA auto-clustering (needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit, which Surefire sets) gives the
- * same loss and gradients as plain TF (|diff| ≤ 1e-5 + 1e-3·|x| in float32: fusion reorders sums),
- * and the step really runs compiled clusters (_XlaRun nodes in the step stats).
+ * XLA auto-clustering with the project's flags ({@link SessionConfigs#CPU_XLA_FLAGS}, which Surefire
+ * sets and bin/upcycle defaults to) gives the same loss and gradients as plain TF (|diff| ≤ 1e-5 +
+ * 1e-3·|x| in float32: fusion reorders sums), the step really runs compiled clusters (_XlaRun nodes
+ * in the step stats), and MatMul stays a TensorFlow kernel outside them (only fusible ops are
+ * clustered).
  */
 class XlaTest {
+
+  @Test
+  void theBuildAndBinUpcycleRunWithTheProjectsXlaFlags() throws Exception {
+    assertEquals(SessionConfigs.CPU_XLA_FLAGS, SessionConfigs.xlaFlags(), "Surefire's TF_XLA_FLAGS (pom.xml)");
+    Path script = Fixtures.testdataDir().getParent().resolve("bin/upcycle");
+    String text = Files.readString(script);
+    assertTrue(text.contains("export TF_XLA_FLAGS=\"${TF_XLA_FLAGS:-" + SessionConfigs.CPU_XLA_FLAGS + "}\""),
+        script + " defaults TF_XLA_FLAGS to SessionConfigs.CPU_XLA_FLAGS");
+  }
 
   @Test
   void xlaOnAndOffAgreeAndAClusterIsCompiled() {
@@ -39,6 +54,10 @@ class XlaTest {
     }
     assertTrue(executed.stream().anyMatch(n -> n.contains("_XlaRun") || n.contains("XlaRun")),
         "no _XlaRun node in the step stats; nodes seen include " + executed.subList(0, Math.min(20, executed.size())));
+    // --tf_xla_ops_to_cluster=FUSIBLE: the matmuls run as TF (oneDNN) kernels, not inside a cluster
+    assertTrue(executed.stream().anyMatch(n -> n.contains(" = MatMul(") || n.contains(" = _MklMatMul(")),
+        "no MatMul kernel outside the XLA clusters; nodes seen include "
+            + executed.subList(0, Math.min(20, executed.size())));
   }
 
   private static List<double[]> run(ModelSpec spec, BatchShape shape, boolean xla, List<String> executed) {

@@ -25,7 +25,7 @@ class BenchReportTest {
     Map<String, Double> ratios = new LinkedHashMap<>();
     ratios.put("xla_over_noxla", 0.92);
     ratios.put("moe_ec_over_dense_flop_adjusted", 1.04);
-    return new BenchReport("model", new MachineInfo(2, "17.0.15", "2.18.0", "cpu", false), 400.0,
+    return new BenchReport("model", new MachineInfo(2, "17.0.15", "2.18.0", "cpu", false, ""), 400.0,
         List.of(dense, copy), ratios);
   }
 
@@ -70,6 +70,15 @@ class BenchReportTest {
     assertEquals(report, BenchReport.fromJson(report.toJson()));
   }
 
+  /** Reports written before {@code machine.tf_xla_flags} existed still read, with "" for it. */
+  @Test
+  void aReportWithoutTfXlaFlagsReadsAsUnset() {
+    String json = sample().toJson();
+    String old = json.replaceAll(",\\s*\"tf_xla_flags\"\\s*:\\s*\"[^\"]*\"", "");
+    assertFalse(old.contains("tf_xla_flags"), old);
+    assertEquals("", BenchReport.fromJson(old).machine().tfXlaFlags());
+  }
+
   @Test
   void fractionIsLeftOutWithoutACeiling() {
     BenchResult r = BenchResult.timed("matmul/f32_8/noxla", new Timing.Stats(1.0, 1.0, 1.0))
@@ -81,7 +90,7 @@ class BenchReportTest {
   @Test
   void rejectsMalformedNamesAndValues() {
     Timing.Stats s = new Timing.Stats(1, 1, 1);
-    MachineInfo m = new MachineInfo(1, "17", "2.18.0", "cpu", false);
+    MachineInfo m = new MachineInfo(1, "17", "2.18.0", "cpu", false, "");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> BenchResult.timed("mlp/dense", s));
     assertTrue(e.getMessage().contains("mlp/dense"), e.getMessage());
@@ -111,7 +120,8 @@ class BenchReportTest {
     BenchResult r = BenchResult.timed("train/dense/noxla", new Timing.Stats(10.0, 9.0, 11.0))
         .with("steps_per_s", 100.0).with("child_heap", "2g");
     BenchResult input = BenchResult.untimed("input/t5_small_batches/noxla").with("batches_per_s", 1234.5);
-    BenchReport report = new BenchReport("train", new MachineInfo(1, "17", "2.18.0", "gpu:0 (79.2 GiB)", true), 0,
+    BenchReport report = new BenchReport("train", new MachineInfo(1, "17", "2.18.0", "gpu:0 (79.2 GiB)", true,
+        dev.upcycle.model.graph.SessionConfigs.CPU_XLA_FLAGS), 0,
         List.of(r, input), Map.of());
     JsonNode root = new ObjectMapper().readTree(report.toJson());
     JsonNode first = root.get("results").get(0);
@@ -124,6 +134,7 @@ class BenchReportTest {
     assertEquals(1234.5, second.get("batches_per_s").asDouble(), 0);
     assertEquals("gpu:0 (79.2 GiB)", root.get("machine").get("device").asText());
     assertTrue(root.get("machine").get("xla_cpu_jit_flag").asBoolean());
+    assertEquals(dev.upcycle.model.graph.SessionConfigs.CPU_XLA_FLAGS, root.get("machine").get("tf_xla_flags").asText());
     BenchReport back = BenchReport.fromJson(report.toJson());
     assertEquals(1234.5, ((Number) back.results().get(1).figures().get("batches_per_s")).doubleValue(), 0);
     assertEquals(report.withRatio("input_over_step", 2.0).ratios(), Map.of("input_over_step", 2.0));

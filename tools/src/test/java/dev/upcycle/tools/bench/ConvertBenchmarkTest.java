@@ -44,7 +44,7 @@ class ConvertBenchmarkTest {
         new ConvertBenchmark.Repeat(1, 100_000_000, 90_000_000, 300, 1, 100_000_000),
         new ConvertBenchmark.Repeat(2, 100_000_000, 90_000_000, 500, 1, 100_000_000),
         new ConvertBenchmark.Repeat(4, 100_000_000, 90_000_000, 400, 1, 100_000_000));
-    MachineInfo machine = new MachineInfo(2, "17", "2.18.0", "cpu", false);
+    MachineInfo machine = new MachineInfo(2, "17", "2.18.0", "cpu", false, "");
     BenchReport report = ConvertBenchmark.report(machine,
         new ConvertBenchmark.Settings(8, 2, 3, tmp, "1g", false), 50_000_000, repeats);
 
