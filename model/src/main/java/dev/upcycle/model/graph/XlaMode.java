@@ -14,7 +14,8 @@ import java.util.stream.Collectors;
  *       through a node carrying {@code _XlaMustCompile} ({@link XlaModule}): one XLA module,
  *       whatever the session's auto-clustering flags; input feeding stays outside on purpose.
  *   <li>{@link #AUTO}: TF's global auto-clustering ({@code global_jit_level = ON_1}; on CPU it also
- *       needs {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit}), which forms as many clusters as it sees fit.
+ *       needs {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit}), which forms as many clusters as it sees fit
+ *       among the op types the flags allow ({@link SessionConfigs#CPU_XLA_FLAGS}: fusible ops only).
  *   <li>{@link #OFF}: plain TF kernels.
  * </ul>
  */

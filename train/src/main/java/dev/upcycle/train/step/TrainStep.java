@@ -55,7 +55,8 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
    * @param schedule the learning-rate schedule over {@code state/step}
    * @param clipNorm global gradient-norm clipping threshold; 0 = off
    * @param xla {@link XlaMode#MODULE}: the whole step as one XLA module ({@link XlaModule});
-   *     {@link XlaMode#AUTO}: auto-clustering (needs {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} on CPU);
+   *     {@link XlaMode#AUTO}: auto-clustering (needs {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} on CPU; the
+   *     project's flags cluster fusible ops only, {@code SessionConfigs.CPU_XLA_FLAGS});
    *     {@link XlaMode#OFF}
    * @param zLossFactor logit z-loss factor (1e-4)
    * @param labelSmoothing label smoothing (0)
