@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.upcycle.model.graph.SessionConfigs;
 import dev.upcycle.model.graph.SessionDevices;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -121,7 +122,7 @@ class BenchReportTest {
         .with("steps_per_s", 100.0).with("child_heap", "2g");
     BenchResult input = BenchResult.untimed("input/t5_small_batches/noxla").with("batches_per_s", 1234.5);
     BenchReport report = new BenchReport("train", new MachineInfo(1, "17", "2.18.0", "gpu:0 (79.2 GiB)", true,
-        dev.upcycle.model.graph.SessionConfigs.CPU_XLA_FLAGS), 0,
+        SessionConfigs.CPU_XLA_FLAGS), 0,
         List.of(r, input), Map.of());
     JsonNode root = new ObjectMapper().readTree(report.toJson());
     JsonNode first = root.get("results").get(0);
@@ -134,7 +135,7 @@ class BenchReportTest {
     assertEquals(1234.5, second.get("batches_per_s").asDouble(), 0);
     assertEquals("gpu:0 (79.2 GiB)", root.get("machine").get("device").asText());
     assertTrue(root.get("machine").get("xla_cpu_jit_flag").asBoolean());
-    assertEquals(dev.upcycle.model.graph.SessionConfigs.CPU_XLA_FLAGS, root.get("machine").get("tf_xla_flags").asText());
+    assertEquals(SessionConfigs.CPU_XLA_FLAGS, root.get("machine").get("tf_xla_flags").asText());
     BenchReport back = BenchReport.fromJson(report.toJson());
     assertEquals(1234.5, ((Number) back.results().get(1).figures().get("batches_per_s")).doubleValue(), 0);
     assertEquals(report.withRatio("input_over_step", 2.0).ratios(), Map.of("input_over_step", 2.0));
