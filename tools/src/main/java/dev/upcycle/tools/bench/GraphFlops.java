@@ -4,8 +4,10 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
@@ -23,32 +25,41 @@ final class GraphFlops {
   private GraphFlops() {}
 
   static double matmul(Operation target) {
+    return matmulOps(target).stream().mapToDouble(GraphFlops::flopsOf).sum();
+  }
+
+  /** Every {@code MatMul} and {@code BatchMatMul*} the session runs for {@code target}, each once. */
+  static List<GraphOperation> matmulOps(Operation target) {
     checkNotNull(target, "target");
     checkArgument(target instanceof GraphOperation, "GraphFlops needs a graph op, got %s", target);
     Set<GraphOperation> seen = new HashSet<>();
     Deque<GraphOperation> todo = new ArrayDeque<>();
     todo.add((GraphOperation) target);
-    double flops = 0;
+    List<GraphOperation> matmuls = new ArrayList<>();
     while (!todo.isEmpty()) {
       GraphOperation op = todo.pop();
       if (!seen.add(op)) {
         continue;
       }
-      flops += flopsOf(op);
+      if (isMatmul(op)) {
+        matmuls.add(op);
+      }
       for (Operand<?> in : op.inputs()) {
         todo.add((GraphOperation) in.op());
       }
       todo.addAll(op.controlInputs());
     }
-    return flops;
+    return matmuls;
   }
 
-  private static double flopsOf(GraphOperation op) {
-    String type = op.type();
-    boolean plain = type.equals("MatMul");
-    if (!plain && !type.startsWith("BatchMatMul")) {
-      return 0;
-    }
+  static boolean isMatmul(GraphOperation op) {
+    return op.type().equals("MatMul") || op.type().startsWith("BatchMatMul");
+  }
+
+  /** 2 × output elements × inner dimension of a matmul op with static shapes. */
+  static double flopsOf(GraphOperation op) {
+    checkArgument(isMatmul(op), "%s is a %s, not a matmul", op.name(), op.type());
+    boolean plain = op.type().equals("MatMul");
     Shape a = op.input(0).shape();
     Shape out = op.output(0).shape();
     checkArgument(!a.isUnknown() && !out.isUnknown() && !a.hasUnknownDimension() && !out.hasUnknownDimension(),

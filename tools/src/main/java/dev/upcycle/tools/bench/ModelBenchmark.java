@@ -21,6 +21,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.tensorflow.Session;
 import org.tensorflow.op.Op;
 import org.tensorflow.types.TFloat32;
 
@@ -41,6 +43,9 @@ import org.tensorflow.types.TFloat32;
  * {@code moe_top2_dropless_over_dense_flop_adjusted} (MoE time ÷ (dense time × MoE/dense FLOP
  * ratio)), {@code moe_top2_dropless_tokens_over_dense_noxla} (tokens/s ratio),
  * {@code whole_model_dense_fraction_of_ceiling} and {@code whole_model_moe_fraction_of_ceiling};
+ * {@code whole_model_<dense|moe>_matmuls_only_fraction_of_ceiling} (the step's matmuls alone,
+ * {@link MatmulReplay}: what the step could reach if nothing else took time) and
+ * {@code whole_model_<dense|moe>_over_matmuls_only_noxla} (step time ÷ that time);
  * and {@code xla_over_noxla_<variant>} for every block and model.
  */
 public final class ModelBenchmark {
@@ -60,7 +65,7 @@ public final class ModelBenchmark {
    * Sizes; the defaults are the issue's.
    *
    * @param wholeModel also time the t5-small-sized models
-   * @param profileSteps traced steps per block for the per-op profile (0 = no profile)
+   * @param profileSteps traced steps per block and whole model for the per-op profile (0 = no profile)
    * @param precision the matmul precision (every result records it as {@code precision})
    */
   public record Options(int tokens, int d, int dFf, int experts, int modelBatch, int modelInputLength,
@@ -227,8 +232,9 @@ public final class ModelBenchmark {
             SyntheticBatch batch = new SyntheticBatch(spec, m.inputs, shape, 3)) {
           List<ModelVariable<TFloat32>> vars = List.copyOf(m.store.variables());
           Op step = SgdStep.build(m.tf, vars, m.gradients, TFloat32.class, 1e-3);
-          Timing.Stats s = o.timing().measure(() -> batch.feed(m.session.runner()).feed(m.stepSeed,
-              org.tensorflow.types.TInt64.scalarOf(1)).addTarget(step).run());
+          Supplier<Session.Runner> runner = () -> batch.feed(m.session.runner())
+              .feed(m.stepSeed, org.tensorflow.types.TInt64.scalarOf(1)).addTarget(step);
+          Timing.Stats s = o.timing().measure(() -> runner.get().run());
           String name = BenchResult.name("model", variant, xla);
           ms.put(name, s.median());
           results.add(BenchResult.timed(name, s)
@@ -238,8 +244,36 @@ public final class ModelBenchmark {
               .with("precision", o.precision().configName()));
           ratios.put("whole_model_" + (spec.isSparse() ? "moe" : "dense") + "_fraction_of_ceiling"
               + (xla ? "_xla" : "_noxla"), flops / (s.median() / 1e3) / 1e9 / ceiling);
+          if (o.profileSteps() > 0) {
+            progress.accept(StepProfile.trace(runner, o.profileSteps()).format("profile " + name, 25));
+          }
+          if (!xla) {
+            matmulsOnly(o, ceiling, variant, spec.isSparse() ? "moe" : "dense", step, s, results, ratios, progress);
+          }
         }
       }
+    }
+  }
+
+  /**
+   * The whole-model step's matmuls alone ({@link MatmulReplay}), timed after the step: their
+   * fraction of the ceiling bounds the step's on this machine, and step ÷ matmuls-only says how
+   * much the rest of the step (element-wise ops, attention's softmax, the embedding gradient,
+   * the update) adds.
+   */
+  private static void matmulsOnly(Options o, double ceiling, String variant, String kind, Op step,
+      Timing.Stats stepStats, List<BenchResult> results, Map<String, Double> ratios, Consumer<String> progress) {
+    progress.accept("whole model " + variant + " matmuls only");
+    try (MatmulReplay replay = new MatmulReplay(MatmulReplay.specsOf(step.op()), SessionConfigs.cpu(false))) {
+      Timing.Stats r = o.timing().measure(replay::run);
+      results.add(BenchResult.timed(BenchResult.name("model", variant + "_matmuls_only", false), r)
+          .withFlopsPerStep(replay.flops(), ceiling)
+          .with("flops_per_step", replay.flops())
+          .with("matmuls", replay.specs().size())
+          .with("precision", o.precision().configName()));
+      ratios.put("whole_model_" + kind + "_matmuls_only_fraction_of_ceiling", replay.flops() / (r.median() / 1e3) / 1e9
+          / ceiling);
+      ratios.put("whole_model_" + kind + "_over_matmuls_only_noxla", stepStats.median() / r.median());
     }
   }
 }

@@ -11,7 +11,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code upcycle bench model}: MLP block and whole-model step times vs the matmul ceiling. */
 @Command(name = "model", description = "Time dense vs MoE MLP blocks (Expert Choice, Top-2, dropless Top-2) and a t5-small-sized model,"
-    + " XLA on/off (JSON); --profile prints the top ops per block.")
+    + " XLA on/off (JSON); --profile prints the top ops per block and whole model.")
 public final class ModelBenchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -33,7 +33,7 @@ public final class ModelBenchCommand implements Callable<Integer> {
   boolean blocksOnly;
 
   @Option(names = "--profile", arity = "0..1", fallbackValue = "3", defaultValue = "0", paramLabel = "STEPS",
-      description = "After timing, trace STEPS steps of each block (TF step stats) and print the top ops by time on"
+      description = "After timing, trace STEPS steps of each block and whole model (TF step stats) and print the top ops by time on"
           + " stderr (STEPS defaults to 3 when the option is given without a value).")
   int profileSteps;
 
