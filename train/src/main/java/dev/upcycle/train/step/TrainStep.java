@@ -10,6 +10,7 @@ import dev.upcycle.model.graph.ComputeDevice;
 import dev.upcycle.model.graph.ModelVariable;
 import dev.upcycle.model.graph.Precision;
 import dev.upcycle.model.graph.SessionConfigs;
+import dev.upcycle.model.graph.XlaExclusion;
 import dev.upcycle.model.graph.XlaMode;
 import dev.upcycle.model.graph.XlaModule;
 import dev.upcycle.model.moe.MoeLayerStats;
@@ -42,7 +43,8 @@ import org.tensorflow.types.family.TFloating;
  * One static-shape training step in one graph and session: forward, backward (the model's
  * gradients of the total loss), global-norm clipping, the optimizer update of every parameter and
  * its slots, and the step increment, all in plain ops on resource variables so XLA can compile the
- * whole update: as one module ({@code xla = module}, {@link XlaModule}) or by auto-clustering. Each
+ * whole update: as one module ({@code xla = module}, {@link XlaModule}); under auto-clustering the
+ * update (everything in the {@code train/} scope) is kept out of the clusters ({@link XlaExclusion}). Each
  * {@link #run} fetches loss parts, learning rate, gradient norm, MoE statistics and a per-variable
  * "gradient is finite" vector, which is inspected only when the loss or the norm is not finite.
  */
@@ -56,7 +58,8 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
    * @param clipNorm global gradient-norm clipping threshold; 0 = off
    * @param xla {@link XlaMode#MODULE}: the whole step as one XLA module ({@link XlaModule});
    *     {@link XlaMode#AUTO}: auto-clustering (needs {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} on CPU; the
-   *     project's flags cluster fusible ops only, {@code SessionConfigs.CPU_XLA_FLAGS});
+   *     project's flags cluster fusible ops only, {@code SessionConfigs.CPU_XLA_FLAGS}; the update is not
+   *     clustered);
    *     {@link XlaMode#OFF}
    * @param zLossFactor logit z-loss factor (1e-4)
    * @param labelSmoothing label smoothing (0)
@@ -119,7 +122,10 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
     this.model = model;
     Class<T> dtype = model.store.dtype();
     try {
-      Ops tf = model.tf.withSubScope("train");
+      // under auto-clustering the update stays on TF's kernels (XlaExclusion: clustered, it was one
+      // slow ~8,000-node cluster); the module mode compiles it with the rest of the step
+      Ops tf = options.xla() == XlaMode.AUTO ? XlaExclusion.ops(model.tf.withSubScope("train"))
+          : model.tf.withSubScope("train");
       this.state = new StateStore(model.tf);
       this.step = state.step();
       List<ModelVariable<T>> params = model.store.variables();

@@ -80,16 +80,30 @@ class TrainStepTest {
     assertTrue(SessionConfigs.cpuJitEnabled(), "tests run with TF_XLA_FLAGS=--tf_xla_cpu_global_jit (see pom)");
     ModelSpec spec = TinyModels.t5Moe();
     SyntheticBatchSource data = new SyntheticBatchSource(spec, TinyModels.SHAPE, TFloat32.class, 3);
+    java.util.Set<String> updateKernelsOff = new java.util.HashSet<>();
     for (XlaMode xla : new XlaMode[] {XlaMode.MODULE, XlaMode.OFF, XlaMode.AUTO}) {
       try (TrainStep<TFloat32> step = TrainStep.build(spec, TinyModels.SHAPE, TFloat32.class, TinyModels.options(xla))
           .initialize(); Batch b = data.nextBatch(0)) {
         RunMetadata md = step.runTraced(b, 0);
         List<String> names = new ArrayList<>();
+        java.util.Set<String> updateKernels = new java.util.HashSet<>();
         md.getStepStats().getDevStatsList().forEach(d -> {
           for (NodeExecStats n : d.getNodeStatsList()) {
             names.add(n.getNodeName() + " " + n.getTimelineLabel());
+            if (n.getNodeName().startsWith("train/")) {
+              updateKernels.add(n.getNodeName());
+            }
           }
         });
+        if (xla == XlaMode.OFF) {
+          updateKernelsOff.addAll(updateKernels);
+        } else if (xla == XlaMode.AUTO) {
+          // the update is kept out of the clusters (XlaExclusion): its ops run as TF kernels, as with off
+          // (grappler may fold a few of them away, hence not all)
+          long kept = updateKernelsOff.stream().filter(updateKernels::contains).count();
+          assertTrue(updateKernelsOff.size() > 100 && kept >= 0.9 * updateKernelsOff.size(),
+              "auto: " + kept + " of off's " + updateKernelsOff.size() + " update kernels ran outside XLA");
+        }
         List<String> xlaRun = names.stream().filter(n -> n.contains("_XlaRun")).toList();
         List<String> calls = names.stream().filter(n -> n.contains("= " + "StatefulPartitionedCall(")).toList();
         List<String> matmuls = names.stream().filter(n -> n.contains("MatMul")).toList();
