@@ -22,8 +22,8 @@ public final class SessionConfigs {
    * scatters stay TensorFlow kernels (oneDNN for MatMul): XLA's CPU dots on an MoE layer's
    * per-expert row blocks ran 12–20 % slower than oneDNN's, which made every MoE block slower with
    * XLA than without; fused element-wise chains are where XLA gains (docs/xla.md, "Clustering only
-   * fusible ops": better for every MoE block and t5-small, worse for vit-tiny's auto-clustered
-   * train step, where {@code --tf_xla_cpu_global_jit} alone is faster). A one-module step
+   * fusible ops": better for every MoE block; with the train step's update kept out of the
+   * clusters, {@link XlaMode#updateOps}, faster than off for vit-tiny). A one-module step
    * ({@link XlaModule}) is not auto-clustering and compiles everything.
    */
   public static final String CPU_XLA_FLAGS = "--tf_xla_cpu_global_jit --tf_xla_ops_to_cluster=FUSIBLE";

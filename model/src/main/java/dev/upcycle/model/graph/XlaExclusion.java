@@ -18,7 +18,7 @@ import org.tensorflow.op.Scope;
  * jit level, so TensorFlow's own kernels run them. Nodes that grappler creates from them (constant
  * folding) lose the attribute and may still be clustered.
  *
- * <p>Used for a train step's update under {@link XlaMode#AUTO}: clustered, the optimizer's
+ * <p>Used for a train step's update under {@link XlaMode#AUTO} ({@link XlaMode#updateOps}): clustered, the optimizer's
  * element-wise work over every parameter became one XLA cluster of ~8,000 nodes that ran for
  * ~0.7 s of a t5-small MoE step, where TF runs the same ops in parallel (docs/xla.md). Not for
  * {@link XlaMode#MODULE}, which compiles everything in its function by design.

@@ -5,6 +5,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
+import org.tensorflow.op.Ops;
 
 /**
  * How a step graph uses XLA (config key {@code xla}, option {@code --xla}).
@@ -15,7 +16,8 @@ import java.util.stream.Collectors;
  *       whatever the session's auto-clustering flags; input feeding stays outside on purpose.
  *   <li>{@link #AUTO}: TF's global auto-clustering ({@code global_jit_level = ON_1}; on CPU it also
  *       needs {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit}), which forms as many clusters as it sees fit
- *       among the op types the flags allow ({@link SessionConfigs#CPU_XLA_FLAGS}: fusible ops only).
+ *       among the op types the flags allow ({@link SessionConfigs#CPU_XLA_FLAGS}: fusible ops only);
+ *       a train step's update stays on TF's kernels ({@link #updateOps}).
  *   <li>{@link #OFF}: plain TF kernels.
  * </ul>
  */
@@ -36,6 +38,16 @@ public enum XlaMode {
   /** Whether the session enables global auto-clustering. */
   public boolean autoClustering() {
     return this == AUTO;
+  }
+
+  /**
+   * The ops a train step's update (gradient checks, clipping, the optimizer, the step increment)
+   * is built with: under {@link #AUTO} kept out of the clusters ({@link XlaExclusion}: clustered,
+   * the update became one slow ~8,000-node cluster, docs/xla.md); otherwise {@code tf} itself
+   * ({@link #MODULE} compiles the update with the rest of the step by design).
+   */
+  public Ops updateOps(Ops tf) {
+    return this == AUTO ? XlaExclusion.ops(tf) : tf;
   }
 
   /**

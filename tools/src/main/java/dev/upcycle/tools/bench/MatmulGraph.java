@@ -57,14 +57,8 @@ final class MatmulGraph implements AutoCloseable {
           tf.readVariableOp(aVar, TFloat32.class), tf.readVariableOp(bVar, TFloat32.class));
       this.step = tf.withName("step").assignVariableOp(cVar, product);
       this.readC = tf.withName("read_c").readVariableOp(cVar, TFloat32.class);
-      Session s = new Session(graph, SessionConfigs.cpu(xla));
-      try {
-        fill(s, shape, aIn, bIn, initA, initB);
-      } catch (RuntimeException e) {
-        s.close();
-        throw e;
-      }
-      this.session = s;
+      this.session = BenchSessions.openInitialized(graph, SessionConfigs.cpu(xla),
+          s -> fill(s, shape, aIn, bIn, initA, initB));
     } catch (RuntimeException e) {
       graph.close();
       throw e;

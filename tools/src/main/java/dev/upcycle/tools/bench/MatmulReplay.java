@@ -97,16 +97,11 @@ final class MatmulReplay implements AutoCloseable {
         built.add(previous);
       }
       this.matmuls = List.copyOf(built);
-      Session s = new Session(graph, config);
-      try {
+      this.session = BenchSessions.openInitialized(graph, config, s -> {
         Session.Runner r = s.runner();
         init.forEach(r::addTarget);
         r.run().close();
-      } catch (RuntimeException e) {
-        s.close();
-        throw e;
-      }
-      this.session = s;
+      });
     } catch (RuntimeException e) {
       graph.close();
       throw e;

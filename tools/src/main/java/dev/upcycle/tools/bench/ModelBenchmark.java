@@ -25,6 +25,7 @@ import java.util.function.Supplier;
 import org.tensorflow.Session;
 import org.tensorflow.op.Op;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
 
 /**
  * {@code bench model}: the matmul ceiling, then forward + backward + SGD update of an MLP block
@@ -229,11 +230,11 @@ public final class ModelBenchmark {
         double flops = FlopCount.trainStep(spec, shape.batch(), shape.inputLength(), shape.targetLength());
         try (ModelGraph<TFloat32> m = ModelGraph.build(spec, shape, TFloat32.class, true, 1, true,
             SessionConfigs.cpu(xla), Losses.DEFAULT_Z_LOSS, 0, o.precision()).initialize();
-            SyntheticBatch batch = new SyntheticBatch(spec, m.inputs, shape, 3)) {
+            SyntheticBatch batch = new SyntheticBatch(spec, m.inputs, shape, 3);
+            TInt64 seed = TInt64.scalarOf(1)) {
           List<ModelVariable<TFloat32>> vars = List.copyOf(m.store.variables());
           Op step = SgdStep.build(m.tf, vars, m.gradients, TFloat32.class, 1e-3);
-          Supplier<Session.Runner> runner = () -> batch.feed(m.session.runner())
-              .feed(m.stepSeed, org.tensorflow.types.TInt64.scalarOf(1)).addTarget(step);
+          Supplier<Session.Runner> runner = () -> batch.feed(m.session.runner()).feed(m.stepSeed, seed).addTarget(step);
           Timing.Stats s = o.timing().measure(() -> runner.get().run());
           String name = BenchResult.name("model", variant, xla);
           ms.put(name, s.median());

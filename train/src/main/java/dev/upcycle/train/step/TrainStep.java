@@ -10,7 +10,6 @@ import dev.upcycle.model.graph.ComputeDevice;
 import dev.upcycle.model.graph.ModelVariable;
 import dev.upcycle.model.graph.Precision;
 import dev.upcycle.model.graph.SessionConfigs;
-import dev.upcycle.model.graph.XlaExclusion;
 import dev.upcycle.model.graph.XlaMode;
 import dev.upcycle.model.graph.XlaModule;
 import dev.upcycle.model.moe.MoeLayerStats;
@@ -44,7 +43,7 @@ import org.tensorflow.types.family.TFloating;
  * gradients of the total loss), global-norm clipping, the optimizer update of every parameter and
  * its slots, and the step increment, all in plain ops on resource variables so XLA can compile the
  * whole update: as one module ({@code xla = module}, {@link XlaModule}); under auto-clustering the
- * update (everything in the {@code train/} scope) is kept out of the clusters ({@link XlaExclusion}). Each
+ * update (everything in the {@code train/} scope) is kept out of the clusters ({@link XlaMode#updateOps}). Each
  * {@link #run} fetches loss parts, learning rate, gradient norm, MoE statistics and a per-variable
  * "gradient is finite" vector, which is inspected only when the loss or the norm is not finite.
  */
@@ -122,10 +121,7 @@ public final class TrainStep<T extends TFloating> implements AutoCloseable {
     this.model = model;
     Class<T> dtype = model.store.dtype();
     try {
-      // under auto-clustering the update stays on TF's kernels (XlaExclusion: clustered, it was one
-      // slow ~8,000-node cluster); the module mode compiles it with the rest of the step
-      Ops tf = options.xla() == XlaMode.AUTO ? XlaExclusion.ops(model.tf.withSubScope("train"))
-          : model.tf.withSubScope("train");
+      Ops tf = options.xla().updateOps(model.tf.withSubScope("train"));
       this.state = new StateStore(model.tf);
       this.step = state.step();
       List<ModelVariable<T>> params = model.store.variables();
