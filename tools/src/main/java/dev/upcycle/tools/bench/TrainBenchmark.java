@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -35,8 +36,10 @@ import org.tensorflow.types.TFloat32;
  * measured in the same run ({@link MatmulCeiling}). FLOPs
  * come from {@link FlopCount#trainStep}; tokens are encoder tokens (batch × input length; ViT:
  * batch × patches). Each result also reports the graph build time and the first step's time
- * (graph optimisation and, with XLA, compilation), which the medians exclude. Returns one
- * {@link BenchReport}; progress goes to the given stream.
+ * (graph optimisation and, with XLA, compilation), which the medians exclude. The modes and
+ * precisions of one model are timed round-robin ({@link #run}; each result names the cases it was
+ * timed with in {@code timed_round_robin_with}). Returns one {@link BenchReport}; progress goes to
+ * the given stream.
  */
 public final class TrainBenchmark {
 
@@ -154,16 +157,24 @@ public final class TrainBenchmark {
     return out;
   }
 
-  /** Runs every case and returns the report. */
+  /**
+   * Runs every case and returns the report. The modes and precisions of one model (same part and
+   * variant) are built together and timed round-robin, one step of each in turn (the first of each
+   * round moving on by one), so a change of machine load hits them alike and their ratios are
+   * same-run ratios; models are timed one after another.
+   */
   public static BenchReport run(List<Case> cases, Options options, double ceilingGflops, PrintStream progress) {
     checkArgument(ceilingGflops > 0, "ceilingGflops must be > 0, got %s", ceilingGflops);
     MachineInfo machine = MachineInfo.detect();
+    Map<String, double[]> timings = new LinkedHashMap<>();
+    for (List<Case> group : byModel(cases)) {
+      timings.putAll(timeRoundRobin(group, options, progress));
+    }
     List<BenchResult> results = new ArrayList<>();
     Map<String, Double> msByName = new LinkedHashMap<>();
     Map<String, Double> flopsByName = new LinkedHashMap<>();
     for (Case c : cases) {
-      progress.println("benchmarking " + c.name() + " ...");
-      double[] all = time(c, options);
+      double[] all = timings.get(c.name());
       Timing.Stats ms = Timing.Stats.of(Arrays.stream(all, 2, all.length).map(sec -> sec * 1000).toArray());
       double flops = FlopCount.trainStep(c.spec(), c.shape().batch(), c.shape().inputLength(),
           c.shape().targetLength());
@@ -172,7 +183,8 @@ public final class TrainBenchmark {
       results.add(BenchResult.timed(c.name(), ms).withTokensPerStep(tokens).withFlopsPerStep(flops, ceilingGflops)
           .with("steps_per_s", 1000 / ms.median())
           .with("build_s", all[0])
-          .with("first_step_s", all[1]));
+          .with("first_step_s", all[1])
+          .with("timed_round_robin_with", roundRobinPeers(cases, c)));
       msByName.put(c.name(), ms.median());
       flopsByName.put(c.name(), flops);
       progress.printf(Locale.ROOT, "  %s: %.1f ms/step, %.1f GFLOP/s%n", c.name(), ms.median(),
@@ -210,33 +222,77 @@ public final class TrainBenchmark {
     return new BenchReport("train", machine, ceilingGflops, results, ratios);
   }
 
-  /** [graph build s, first step s (graph optimisation, XLA compile), measured step s...]. */
-  private static double[] time(Case c, Options o) {
-    SyntheticBatchSource data = new SyntheticBatchSource(c.spec(), c.shape(), TFloat32.class, 1);
-    TrainStep.Options step = new TrainStep.Options(Adafactor.defaults(), Schedule.rsqrt(1.0, 10_000), 0, c.xla(),
-        1e-4, 0, 1, c.precision(), o.device());
-    double[] out = new double[2 + o.measuredSteps()];
-    long t0 = System.nanoTime();
-    try (TrainStep<TFloat32> t = TrainStep.build(c.spec(), c.shape(), TFloat32.class, step).initialize()) {
-      out[0] = (System.nanoTime() - t0) / 1e9;
-      for (int i = 0; i < o.warmupSteps(); i++) {
-        try (Batch b = data.nextBatch(i)) {
-          long t1 = System.nanoTime();
-          t.run(b, i);
+  /** The cases grouped by model (part and variant), in order of first appearance. */
+  static List<List<Case>> byModel(List<Case> cases) {
+    Map<String, List<Case>> groups = new LinkedHashMap<>();
+    for (Case c : cases) {
+      checkArgument(groups.values().stream().flatMap(List::stream).noneMatch(x -> x.name().equals(c.name())),
+          "case %s is listed twice", c.name());
+      groups.computeIfAbsent(modelOf(c), k -> new ArrayList<>()).add(c);
+    }
+    return List.copyOf(groups.values());
+  }
+
+  private static String modelOf(Case c) {
+    return c.part() + "/" + c.variant();
+  }
+
+  /** The other cases {@code c} was timed round-robin with, comma-separated ("" when alone). */
+  private static String roundRobinPeers(List<Case> cases, Case c) {
+    return cases.stream().filter(x -> modelOf(x).equals(modelOf(c)) && !x.name().equals(c.name()))
+        .map(Case::name).collect(Collectors.joining(","));
+  }
+
+  /**
+   * Builds and warms up every case of one model, then times {@code measuredSteps} rounds of one
+   * step of each; per case name: [graph build s, first step s (graph optimisation, XLA compile),
+   * measured step s...].
+   */
+  private static Map<String, double[]> timeRoundRobin(List<Case> group, Options o, PrintStream progress) {
+    progress.println("benchmarking " + group.stream().map(Case::name).collect(Collectors.joining(", "))
+        + (group.size() > 1 ? " (round-robin)" : "") + " ...");
+    List<TrainStep<TFloat32>> steps = new ArrayList<>();
+    List<SyntheticBatchSource> data = new ArrayList<>();
+    Map<String, double[]> out = new LinkedHashMap<>();
+    try {
+      for (Case c : group) {
+        double[] t = new double[2 + o.measuredSteps()];
+        out.put(c.name(), t);
+        TrainStep.Options options = new TrainStep.Options(Adafactor.defaults(), Schedule.rsqrt(1.0, 10_000), 0,
+            c.xla(), 1e-4, 0, 1, c.precision(), o.device());
+        long t0 = System.nanoTime();
+        TrainStep<TFloat32> step = TrainStep.build(c.spec(), c.shape(), TFloat32.class, options);
+        steps.add(step);
+        step.initialize();
+        t[0] = (System.nanoTime() - t0) / 1e9;
+        SyntheticBatchSource source = new SyntheticBatchSource(c.spec(), c.shape(), TFloat32.class, 1);
+        data.add(source);
+        for (int i = 0; i < o.warmupSteps(); i++) {
+          double s = runOnce(step, source, i);
           if (i == 0) {
-            out[1] = (System.nanoTime() - t1) / 1e9;
+            t[1] = s;
           }
         }
+        progress.printf(Locale.ROOT, "  %s built in %.1f s, first step %.1f s%n", c.name(), t[0], t[1]);
       }
-      for (int i = 0; i < o.measuredSteps(); i++) {
-        try (Batch b = data.nextBatch(o.warmupSteps() + i)) {
-          long t1 = System.nanoTime();
-          t.run(b, i);
-          out[2 + i] = (System.nanoTime() - t1) / 1e9;
+      for (int r = 0; r < o.measuredSteps(); r++) {
+        for (int j = 0; j < group.size(); j++) {
+          int k = (r + j) % group.size();
+          out.get(group.get(k).name())[2 + r] = runOnce(steps.get(k), data.get(k), o.warmupSteps() + r);
         }
       }
       return out;
+    } finally {
+      steps.forEach(TrainStep::close);
     }
   }
 
+  /** Runs step number {@code i} on batch {@code i}; seconds. */
+  private static double runOnce(TrainStep<TFloat32> step, SyntheticBatchSource data, int i) {
+    try (Batch b = data.nextBatch(i)) {
+      long t0 = System.nanoTime();
+      step.run(b, i);
+      return (System.nanoTime() - t0) / 1e9;
+    }
+  }
 }

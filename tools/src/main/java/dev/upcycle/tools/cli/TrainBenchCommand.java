@@ -33,7 +33,8 @@ public final class TrainBenchCommand implements Callable<Integer> {
   @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps per case. Default: ${DEFAULT-VALUE}.")
   int warmup;
 
-  @Option(names = "--steps", defaultValue = "5", description = "Timed steps per case (median). Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--steps", defaultValue = "5", description = "Timed steps per case (median); the modes and"
+      + " precisions of one model are timed round-robin, one step of each in turn. Default: ${DEFAULT-VALUE}.")
   int steps;
 
   @Option(names = "--only", paramLabel = "PART",
