@@ -22,10 +22,12 @@ import dev.upcycle.train.step.TrainStep;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.tensorflow.types.TFloat32;
 
@@ -225,9 +227,9 @@ public final class TrainBenchmark {
   /** The cases grouped by model (part and variant), in order of first appearance. */
   static List<List<Case>> byModel(List<Case> cases) {
     Map<String, List<Case>> groups = new LinkedHashMap<>();
+    Set<String> names = new HashSet<>();
     for (Case c : cases) {
-      checkArgument(groups.values().stream().flatMap(List::stream).noneMatch(x -> x.name().equals(c.name())),
-          "case %s is listed twice", c.name());
+      checkArgument(names.add(c.name()), "case %s is listed twice", c.name());
       groups.computeIfAbsent(modelOf(c), k -> new ArrayList<>()).add(c);
     }
     return List.copyOf(groups.values());
