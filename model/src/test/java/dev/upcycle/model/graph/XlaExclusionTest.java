@@ -14,6 +14,8 @@ import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
 import org.tensorflow.proto.DeviceStepStats;
 import org.tensorflow.proto.NodeExecStats;
@@ -59,7 +61,7 @@ class XlaExclusionTest {
     for (int i = 0; i < v.length; i++) {
       v[i] = 0.01f * (i / 64 - i % 64);
     }
-    return TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(64, 64), org.tensorflow.ndarray.buffer.DataBuffers.of(v));
+    return TFloat32.tensorOf(Shape.of(64, 64), DataBuffers.of(v));
   }
 
   private record Run(List<String> nodes, float value) {}

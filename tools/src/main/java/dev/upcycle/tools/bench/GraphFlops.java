@@ -53,18 +53,28 @@ final class GraphFlops {
   }
 
   static boolean isMatmul(GraphOperation op) {
-    return op.type().equals("MatMul") || op.type().startsWith("BatchMatMul");
+    return isMatmulType(op.type());
+  }
+
+  /** {@code MatMul} or any {@code BatchMatMul*} (V2, V3). */
+  static boolean isMatmulType(String type) {
+    return type.equals("MatMul") || type.startsWith("BatchMatMul");
+  }
+
+  /** The attribute that transposes operand {@code a} ({@code b} when false) of a matmul op type. */
+  static String transposeAttr(String type, boolean a) {
+    checkArgument(isMatmulType(type), "not a matmul op type: %s", type);
+    return type.equals("MatMul") ? (a ? "transpose_a" : "transpose_b") : (a ? "adj_x" : "adj_y");
   }
 
   /** 2 × output elements × inner dimension of a matmul op with static shapes. */
   static double flopsOf(GraphOperation op) {
     checkArgument(isMatmul(op), "%s is a %s, not a matmul", op.name(), op.type());
-    boolean plain = op.type().equals("MatMul");
     Shape a = op.input(0).shape();
     Shape out = op.output(0).shape();
     checkArgument(!a.isUnknown() && !out.isUnknown() && !a.hasUnknownDimension() && !out.hasUnknownDimension(),
         "matmul %s has a dynamic shape (a %s, out %s): its FLOPs are not static", op.name(), a, out);
-    boolean transposeA = plain ? op.attributes().getAttrBool("transpose_a") : op.attributes().getAttrBool("adj_x");
+    boolean transposeA = op.attributes().getAttrBool(transposeAttr(op.type(), true));
     long inner = a.get(a.numDimensions() - (transposeA ? 2 : 1));
     return 2.0 * out.size() * inner;
   }

@@ -39,17 +39,16 @@ final class MatmulReplay implements AutoCloseable {
   /** One matmul of a step: op type, operand shapes, transpose flags, dtype, and its FLOPs. */
   record Spec(String type, Shape a, Shape b, boolean transposeA, boolean transposeB, DataType dtype, double flops) {
     Spec {
-      checkArgument(type.equals("MatMul") || type.startsWith("BatchMatMul"), "not a matmul op type: %s", type);
+      checkArgument(GraphFlops.isMatmulType(type), "not a matmul op type: %s", type);
       checkArgument(!a.hasUnknownDimension() && !b.hasUnknownDimension() && a.numDimensions() >= 2
           && b.numDimensions() >= 2, "matmul operand shapes must be static with rank >= 2, got %s and %s", a, b);
       checkArgument(flops > 0, "matmul FLOPs must be > 0, got %s", flops);
     }
 
     static Spec of(GraphOperation op) {
-      boolean plain = op.type().equals("MatMul");
       return new Spec(op.type(), op.input(0).shape(), op.input(1).shape(),
-          op.attributes().getAttrBool(plain ? "transpose_a" : "adj_x"),
-          op.attributes().getAttrBool(plain ? "transpose_b" : "adj_y"),
+          op.attributes().getAttrBool(GraphFlops.transposeAttr(op.type(), true)),
+          op.attributes().getAttrBool(GraphFlops.transposeAttr(op.type(), false)),
           op.input(0).dataType(), GraphFlops.flopsOf(op));
     }
   }
@@ -79,16 +78,14 @@ final class MatmulReplay implements AutoCloseable {
         Spec s = this.specs.get(i);
         Operand<?> a = input(tf, inputs, init, s.a(), s.dtype());
         Operand<?> b = input(tf, inputs, init, s.b(), s.dtype());
-        GraphOperationBuilder op = graph.opBuilder(s.type(), "matmul_" + i, tf.scope()).addInput(a.asOutput()).addInput(b.asOutput());
-        if (s.type().equals("MatMul")) {
-          op.setAttr("transpose_a", s.transposeA()).setAttr("transpose_b", s.transposeB()).setAttr("T", s.dtype());
+        GraphOperationBuilder op = graph.opBuilder(s.type(), "matmul_" + i, tf.scope()).addInput(a.asOutput())
+            .addInput(b.asOutput())
+            .setAttr(GraphFlops.transposeAttr(s.type(), true), s.transposeA())
+            .setAttr(GraphFlops.transposeAttr(s.type(), false), s.transposeB());
+        if (s.type().equals("BatchMatMulV3")) {
+          op.setAttr("Ta", s.dtype()).setAttr("Tb", s.dtype()).setAttr("Tout", s.dtype());
         } else {
-          op.setAttr("adj_x", s.transposeA()).setAttr("adj_y", s.transposeB());
-          if (s.type().equals("BatchMatMulV3")) {
-            op.setAttr("Ta", s.dtype()).setAttr("Tb", s.dtype()).setAttr("Tout", s.dtype());
-          } else {
-            op.setAttr("T", s.dtype());
-          }
+          op.setAttr("T", s.dtype());
         }
         if (previous != null) {
           op.addControlInput(previous);

@@ -16,6 +16,7 @@ import dev.upcycle.model.graph.ModelVariable;
 import dev.upcycle.model.graph.Precision;
 import dev.upcycle.model.graph.SessionConfigs;
 import java.util.List;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -101,7 +102,7 @@ class MatmulReplayTest {
   }
 
   private static MatmulReplay.Spec only(List<MatmulReplay.Spec> specs,
-      java.util.function.Predicate<MatmulReplay.Spec> which) {
+      Predicate<MatmulReplay.Spec> which) {
     List<MatmulReplay.Spec> found = specs.stream().filter(which).toList();
     assertEquals(1, found.size(), specs.toString());
     return found.get(0);

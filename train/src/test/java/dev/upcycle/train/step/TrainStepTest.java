@@ -12,7 +12,9 @@ import dev.upcycle.train.metrics.StepMetrics;
 import dev.upcycle.train.optim.AdamW;
 import dev.upcycle.train.optim.Schedule;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.proto.NodeExecStats;
@@ -80,13 +82,13 @@ class TrainStepTest {
     assertTrue(SessionConfigs.cpuJitEnabled(), "tests run with TF_XLA_FLAGS=--tf_xla_cpu_global_jit (see pom)");
     ModelSpec spec = TinyModels.t5Moe();
     SyntheticBatchSource data = new SyntheticBatchSource(spec, TinyModels.SHAPE, TFloat32.class, 3);
-    java.util.Set<String> updateKernelsOff = new java.util.HashSet<>();
+    Set<String> updateKernelsOff = new HashSet<>();
     for (XlaMode xla : new XlaMode[] {XlaMode.MODULE, XlaMode.OFF, XlaMode.AUTO}) {
       try (TrainStep<TFloat32> step = TrainStep.build(spec, TinyModels.SHAPE, TFloat32.class, TinyModels.options(xla))
           .initialize(); Batch b = data.nextBatch(0)) {
         RunMetadata md = step.runTraced(b, 0);
         List<String> names = new ArrayList<>();
-        java.util.Set<String> updateKernels = new java.util.HashSet<>();
+        Set<String> updateKernels = new HashSet<>();
         md.getStepStats().getDevStatsList().forEach(d -> {
           for (NodeExecStats n : d.getNodeStatsList()) {
             names.add(n.getNodeName() + " " + n.getTimelineLabel());
